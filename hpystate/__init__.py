@@ -1,0 +1,63 @@
+"""hpystate: extension modules with per-module-instance state (PEP 489/573/630).
+
+    import hpystate
+
+    class Counter(hpystate.ModuleState):
+        def __init__(self):
+            self.count = 0
+
+    mod = hpystate.ModuleDef("demo.counter", state=Counter)
+
+    @mod.function
+    def incr(state, n=1):
+        state.count += n
+        return state.count
+
+    m1, m2 = mod.create(), mod.create()     # two instances, two states
+
+Every function, method, getter/setter and slot receives the state of the module instance
+that created it (its true defining class's module) as its first argument.
+See README.md and docs/.
+"""
+
+from hpystate._core import (
+    ExceptionDef,
+    FunctionDef,
+    Loader,
+    ModuleDef,
+    ModuleState,
+    StateFunction,
+    StateMethod,
+    StateProperty,
+    TypeDef,
+    classmethod,
+    getter,
+    method,
+    register,
+    slot,
+    state_of,
+    staticmethod,
+    unregister,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ExceptionDef",
+    "FunctionDef",
+    "Loader",
+    "ModuleDef",
+    "ModuleState",
+    "StateFunction",
+    "StateMethod",
+    "StateProperty",
+    "TypeDef",
+    "classmethod",
+    "getter",
+    "method",
+    "register",
+    "slot",
+    "state_of",
+    "staticmethod",
+    "unregister",
+]

@@ -1,0 +1,1316 @@
+# cython: language_level=3
+"""hpystate's runtime: module definitions, per-instance module state, and the callables that
+deliver that state to user code.
+
+Layout of this file:
+
+1. ``ModuleState``: the base class of every state object.
+2. State-carrying callables, dispatched in C through vectorcall:
+   ``StateFunction`` (module functions, ``__new__``), ``StateMethod`` (methods and slot
+   dunders: a method descriptor), ``StateProperty`` (getters/setters).
+3. Definition objects: ``ModuleDef`` and the handles it returns (``TypeDef``, ``ExceptionDef``,
+   ``FunctionDef``) plus the class-body markers (``method``, ``slot``, ``getter``, ...).
+4. Module instantiation: the ``PyModuleDef`` each ``ModuleDef`` owns, its exec/traverse/clear/
+   free callbacks, per-instance type creation with ``PyType_FromModuleAndSpec``.
+5. The import path: ``Loader``, ``register`` and the meta path finder.
+
+Every binding object holds the state of the module instance it was created for, so code always
+receives the state of its *true defining class's* module instance: the binding is found by
+CPython's ordinary attribute/MRO lookup, never by searching for a module definition.
+See docs/design.md.
+"""
+
+cimport cython
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
+from libc.string cimport memcpy, memset
+
+from hpystate._capi cimport *
+
+import builtins as _builtins
+import difflib as _difflib
+import importlib as _importlib
+import importlib.machinery as _machinery
+import importlib.util as _import_util
+import inspect as _inspect
+import sys as _sys
+import types as _types
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Module state
+# ---------------------------------------------------------------------------------------------
+
+@cython.auto_pickle(False)
+cdef class ModuleState:
+    """Base class of module state classes.
+
+    hpystate creates one instance per module instance (``ModuleDef.create()`` or an import),
+    before any type, function or exec hook of that instance exists, and calls ``__init__()``
+    without arguments. ``self.module`` is the module instance (a strong reference: the state
+    keeps its module alive, the module keeps its state alive; the cycle is collected by GC).
+    """
+
+    def __init__(self):
+        pass
+
+    @property
+    def module(self):
+        """The module instance this state belongs to."""
+        if self._module is None:
+            raise RuntimeError(
+                f"{type(self).__qualname__} state is not attached to a module: hpystate "
+                "creates state objects itself, one per module instance")
+        return self._module
+
+    def __repr__(self):
+        if self._module is None:
+            return f"<{type(self).__qualname__} (detached)>"
+        return f"<{type(self).__qualname__} of module {self._module.__name__!r}>"
+
+    def __reduce__(self):
+        raise TypeError(f"cannot pickle {type(self).__qualname__!r}: module state belongs to "
+                        "one module instance")
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. State-carrying callables
+# ---------------------------------------------------------------------------------------------
+
+cdef enum:
+    _SMALL_ARGS = 8
+
+cdef PyObject *_call_with_state(PyObject *impl, PyObject *state, PyObject **args,
+                                size_t nargsf, PyObject *kwnames) noexcept:
+    """Call ``impl(state, *args, **kwnames)`` without building a tuple.
+
+    When the caller allows it (PY_VECTORCALL_ARGUMENTS_OFFSET), ``state`` is written into the
+    slot before ``args`` and restored afterwards (what bound methods do); otherwise the
+    arguments are copied into a stack buffer (heap for many arguments)."""
+    cdef Py_ssize_t nargs = PyVectorcall_NARGS(nargsf)
+    cdef Py_ssize_t total = nargs
+    cdef PyObject *saved
+    cdef PyObject *res
+    cdef PyObject *small[_SMALL_ARGS + 2]
+    cdef PyObject **buf
+    if kwnames != NULL:
+        total += PyTuple_GET_SIZE(kwnames)
+    if nargsf & PY_VECTORCALL_ARGUMENTS_OFFSET:
+        saved = args[-1]
+        args[-1] = state
+        res = PyObject_Vectorcall(impl, args - 1, <size_t>(nargs + 1), kwnames)
+        args[-1] = saved
+        return res
+    if total <= _SMALL_ARGS:
+        buf = small
+    else:
+        buf = <PyObject **>PyMem_Malloc((total + 2) * sizeof(PyObject *))
+        if buf == NULL:
+            return PyErr_NoMemory()
+    buf[1] = state
+    if total:
+        memcpy(&buf[2], args, total * sizeof(PyObject *))
+    # buf[0] is ours: let the callee use it (PY_VECTORCALL_ARGUMENTS_OFFSET).
+    res = PyObject_Vectorcall(impl, &buf[1], <size_t>(nargs + 1) | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                              kwnames)
+    if buf != small:
+        PyMem_Free(buf)
+    return res
+
+
+cdef class _StateCallable:
+    """Common layout of StateFunction and StateMethod: a vectorcall object that prepends a
+    module instance's state to the arguments and calls the user's implementation."""
+    cdef void *_vectorcall          # read by CPython through tp_vectorcall_offset
+    cdef object _impl
+    cdef object _state
+    cdef str _name
+    cdef str _qualname
+    cdef str _modname
+    cdef object _signature
+
+    def __cinit__(self):
+        self._vectorcall = <void *>_state_callable_vectorcall
+
+    @property
+    def __name__(self):
+        return self._name
+
+    @property
+    def __qualname__(self):
+        return self._qualname
+
+    @property
+    def __module__(self):
+        return self._modname
+
+    @property
+    def __doc__(self):
+        return getattr(self._impl, "__doc__", None)
+
+    @property
+    def __signature__(self):
+        """The implementation's signature without its leading ``state`` parameter."""
+        if self._signature is None:
+            self._signature = _signature_without_state(self._impl)
+        return self._signature if self._signature is not False else None
+
+    @property
+    def __hpystate_impl__(self):
+        """The implementation function (takes ``state`` first)."""
+        return self._impl
+
+    @property
+    def __hpystate_state__(self):
+        """The state object this binding delivers."""
+        return self._state
+
+    def __reduce__(self):
+        # Pickled by reference, like functions and classes: module + qualified name.
+        return self._qualname
+
+
+cdef PyObject *_state_callable_vectorcall(PyObject *callable, PyObject **args, size_t nargsf,
+                                          PyObject *kwnames) noexcept:
+    cdef _StateCallable self = <_StateCallable>callable
+    return _call_with_state(<PyObject *>self._impl, <PyObject *>self._state, args, nargsf,
+                            kwnames)
+
+
+@cython.final
+cdef class StateFunction(_StateCallable):
+    """A module-level function bound to one module instance's state.
+
+    Calling it calls ``impl(state, *args, **kwargs)`` through vectorcall."""
+
+    def __repr__(self):
+        return f"<hpystate function {self._modname}.{self._qualname}>"
+
+
+@cython.final
+cdef class StateMethod(_StateCallable):
+    """A method (or slot dunder) of an hpystate type, bound to the state of the module instance
+    that created the type. A method descriptor: ``obj.name(*a)`` calls ``impl(state, obj, *a)``
+    without creating a bound method object (CPython's method call path)."""
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        return PyMethod_New(self, instance)
+
+    def __repr__(self):
+        return f"<hpystate method {self._qualname} of module {self._modname!r}>"
+
+
+cdef _StateCallable _make_callable(type kind, impl, state, str name, str qualname,
+                                   str modname):
+    cdef _StateCallable obj = kind.__new__(kind)
+    obj._impl = impl
+    obj._state = state
+    obj._name = name
+    obj._qualname = qualname
+    obj._modname = modname
+    return obj
+
+
+cdef Py_ssize_t _vectorcall_offset() except -1:
+    cdef _StateCallable probe = StateFunction.__new__(StateFunction)
+    return <Py_ssize_t>(<char *>&probe._vectorcall - <char *><PyObject *>probe)
+
+
+cdef void _enable_vectorcall(type t, Py_ssize_t offset, unsigned long extra_flags) noexcept:
+    cdef PyTypeObject_ *tp = <PyTypeObject_ *>t
+    tp.tp_vectorcall_offset = offset
+    tp.tp_call = <void *>PyVectorcall_Call
+    tp.tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL | extra_flags
+    PyType_Modified(<PyObject *>t)
+
+
+_enable_vectorcall(StateFunction, _vectorcall_offset(), 0)
+_enable_vectorcall(StateMethod, _vectorcall_offset(), Py_TPFLAGS_METHOD_DESCRIPTOR)
+
+
+@cython.final
+@cython.auto_pickle(False)
+cdef class StateProperty:
+    """A data descriptor whose getter/setter/deleter receive the state of the module instance
+    that created the type: ``obj.name`` calls ``fget(state, obj)``."""
+    cdef object _fget
+    cdef object _fset
+    cdef object _fdel
+    cdef object _state
+    cdef str _name
+    cdef str _qualname
+    cdef str _modname
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        return self._fget(self._state, instance)
+
+    def __set__(self, instance, value):
+        if self._fset is None:
+            raise AttributeError(f"property {self._name!r} of {type(instance).__name__!r} "
+                                 "object has no setter")
+        self._fset(self._state, instance, value)
+
+    def __delete__(self, instance):
+        if self._fdel is None:
+            raise AttributeError(f"property {self._name!r} of {type(instance).__name__!r} "
+                                 "object has no deleter")
+        self._fdel(self._state, instance)
+
+    @property
+    def __name__(self):
+        return self._name
+
+    @property
+    def __qualname__(self):
+        return self._qualname
+
+    @property
+    def __doc__(self):
+        return getattr(self._fget, "__doc__", None)
+
+    @property
+    def fget(self):
+        return self._fget
+
+    @property
+    def fset(self):
+        return self._fset
+
+    @property
+    def fdel(self):
+        return self._fdel
+
+    def __repr__(self):
+        return f"<hpystate property {self._qualname} of module {self._modname!r}>"
+
+
+def _signature_without_state(impl):
+    try:
+        sig = _inspect.signature(impl)
+    except (TypeError, ValueError):
+        return False
+    params = list(sig.parameters.values())
+    if not params or params[0].kind not in (_inspect.Parameter.POSITIONAL_ONLY,
+                                            _inspect.Parameter.POSITIONAL_OR_KEYWORD):
+        return False
+    return sig.replace(parameters=params[1:])
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Definitions
+# ---------------------------------------------------------------------------------------------
+
+def _describe(obj):
+    return getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
+
+
+def _check_callable(impl, what):
+    if not callable(impl):
+        raise TypeError(f"{what} must be callable, not {type(impl).__name__} ({impl!r})")
+
+
+def _check_params(impl, params, what, exact=True):
+    """Check at definition time that ``impl`` accepts ``params`` positional arguments
+    (``exact``) or at least accepts them as its leading positional parameters."""
+    try:
+        sig = _inspect.signature(impl)
+    except (TypeError, ValueError):
+        return                      # not introspectable (some builtins): cannot check
+    dummy = tuple(range(len(params)))
+    try:
+        if exact:
+            sig.bind(*dummy)
+        else:
+            sig.bind_partial(*dummy)
+    except TypeError:
+        wanted = ", ".join(params) + ("" if exact else ", ...")
+        raise TypeError(f"{what} {_describe(impl)}{sig} has the wrong parameters: it must "
+                        f"accept ({wanted})") from None
+
+
+def _check_no_class_cell(impl, what):
+    code = getattr(impl, "__code__", None)
+    if code is not None and "__class__" in getattr(code, "co_freevars", ()):
+        raise TypeError(
+            f"{what} {_describe(impl)} uses zero-argument super() or __class__, which would "
+            "see the class statement's class, not the type hpystate creates per module "
+            "instance (and super() would bind to 'state', the first parameter). Use "
+            "super(Type.of(state), self) with the type's handle instead")
+
+
+def _check_identifier(name, what):
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"{what} must be a valid Python identifier, not {name!r}")
+
+
+# Dunder methods hpystate maps to type slots, with the parameters after ``state``.
+# CPython installs its own slot dispatchers for these (as for a class statement), and the
+# dispatcher finds *this* type's binding through the MRO: see docs/design.md.
+_BINARY_OPS = ("add", "sub", "mul", "truediv", "floordiv", "mod", "divmod", "lshift",
+               "rshift", "and", "xor", "or", "matmul")
+_DUNDERS = {}
+for _op in _BINARY_OPS:
+    _DUNDERS[f"__{_op}__"] = ("self", "other")
+    _DUNDERS[f"__r{_op}__"] = ("self", "other")
+    if _op != "divmod":
+        _DUNDERS[f"__i{_op}__"] = ("self", "other")
+for _op in ("pow", "rpow", "ipow"):
+    _DUNDERS[f"__{_op}__"] = ("self", "other")          # a third, optional ``mod`` is allowed
+for _op in ("eq", "ne", "lt", "le", "gt", "ge", "getitem", "delitem", "contains",
+            "getattr", "delattr", "delete"):
+    _DUNDERS[f"__{_op}__"] = ("self", "other")
+for _op in ("neg", "pos", "abs", "invert", "bool", "int", "float", "index", "repr", "str",
+            "hash", "iter", "next", "len"):
+    _DUNDERS[f"__{_op}__"] = ("self",)
+for _op in ("setitem", "setattr", "get", "set"):
+    _DUNDERS[f"__{_op}__"] = ("self", "a", "b")
+_VARIADIC_DUNDERS = {"__call__": ("self",), "__init__": ("self",), "__new__": ("cls",)}
+_DUNDERS.update({k: v for k, v in _VARIADIC_DUNDERS.items()})
+del _op
+
+_SLOT_NAMES = {
+    "nb_add": "__add__", "nb_subtract": "__sub__", "nb_multiply": "__mul__",
+    "nb_remainder": "__mod__", "nb_divmod": "__divmod__", "nb_power": "__pow__",
+    "nb_negative": "__neg__", "nb_positive": "__pos__", "nb_absolute": "__abs__",
+    "nb_bool": "__bool__", "nb_invert": "__invert__", "nb_lshift": "__lshift__",
+    "nb_rshift": "__rshift__", "nb_and": "__and__", "nb_xor": "__xor__", "nb_or": "__or__",
+    "nb_int": "__int__", "nb_float": "__float__", "nb_inplace_add": "__iadd__",
+    "nb_inplace_subtract": "__isub__", "nb_inplace_multiply": "__imul__",
+    "nb_inplace_remainder": "__imod__", "nb_inplace_power": "__ipow__",
+    "nb_inplace_lshift": "__ilshift__", "nb_inplace_rshift": "__irshift__",
+    "nb_inplace_and": "__iand__", "nb_inplace_xor": "__ixor__", "nb_inplace_or": "__ior__",
+    "nb_floor_divide": "__floordiv__", "nb_true_divide": "__truediv__",
+    "nb_inplace_floor_divide": "__ifloordiv__", "nb_inplace_true_divide": "__itruediv__",
+    "nb_index": "__index__", "nb_matrix_multiply": "__matmul__",
+    "nb_inplace_matrix_multiply": "__imatmul__",
+    "tp_repr": "__repr__", "tp_str": "__str__", "tp_hash": "__hash__", "tp_call": "__call__",
+    "tp_iter": "__iter__", "tp_iternext": "__next__", "tp_init": "__init__",
+    "tp_new": "__new__", "mp_length": "__len__", "sq_length": "__len__",
+    "mp_subscript": "__getitem__", "sq_contains": "__contains__",
+}
+_AMBIGUOUS_SLOTS = {
+    "tp_richcompare": "__eq__, __ne__, __lt__, __le__, __gt__, __ge__",
+    "mp_ass_subscript": "__setitem__, __delitem__",
+    "sq_ass_item": "__setitem__, __delitem__",
+    "sq_item": "__getitem__",
+    "tp_setattro": "__setattr__, __delattr__",
+    "tp_getattro": "__getattr__",
+    "tp_descr_get": "__get__",
+    "tp_descr_set": "__set__, __delete__",
+}
+
+
+def _resolve_slot_name(name):
+    """Map a dunder or C slot name to the dunder hpystate installs; ValueError if unknown."""
+    if not isinstance(name, str):
+        raise TypeError(f"slot name must be a str, not {type(name).__name__}")
+    if name in _DUNDERS:
+        return name
+    if name in _SLOT_NAMES:
+        return _SLOT_NAMES[name]
+    if name in _AMBIGUOUS_SLOTS:
+        raise ValueError(f"slot {name!r} stands for several Python methods; decorate each "
+                         f"of {_AMBIGUOUS_SLOTS[name]} with @hpystate.slot instead")
+    close = _difflib.get_close_matches(name, list(_DUNDERS) + list(_SLOT_NAMES), n=3)
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    raise ValueError(f"unknown slot {name!r}{hint}")
+
+
+class _Member:
+    """A class-body marker made by one of hpystate's decorators; consumed by ``@mod.type``."""
+    kind = "member"
+    _owner = None
+    _claimed = False
+
+    def __set_name__(self, owner, name):
+        self._owner = owner
+
+    def __get__(self, instance, owner):
+        raise TypeError(self._unclaimed_message())
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(self._unclaimed_message())
+
+    def _unclaimed_message(self):
+        where = f"class {self._owner.__qualname__}" if self._owner is not None else "its class"
+        return (f"@hpystate.{self.kind} {_describe(self.impl)} is not registered: decorate "
+                f"{where} with @<ModuleDef>.type")
+
+
+def _check_in_class_body(kind, impl):
+    """Definition-time check that a member decorator is used inside a class body.
+
+    Only the clear misuse is rejected: a decorator run directly by module-level or function
+    code written in Python. (Class bodies compiled by Cython run without Python frames;
+    their decorators are recognised when ``@mod.type`` consumes them.)"""
+    f = _sys._getframe(0)
+    while f is not None and f.f_globals.get("__name__", "").startswith("hpystate"):
+        f = f.f_back
+    if f is None or f.f_code.co_filename.startswith("<frozen"):
+        return
+    code = f.f_code
+    in_class_body = ("__qualname__" in f.f_locals and "__module__" in f.f_locals
+                     and f.f_locals is not f.f_globals and not (code.co_flags & 0x1))
+    if not in_class_body:
+        raise TypeError(f"@hpystate.{kind} used outside a class body (on "
+                        f"{_describe(impl)}); it marks members of a class decorated with "
+                        "@<ModuleDef>.type")
+
+
+class _MethodMember(_Member):
+    kind = "method"
+
+    def __init__(self, impl, params=("state", "self"), what="method"):
+        _check_callable(impl, f"@hpystate.{self.kind} implementation")
+        _check_params(impl, params, f"{what}", exact=False)
+        _check_no_class_cell(impl, what)
+        self.impl = impl
+
+
+class _ClassMethodMember(_MethodMember):
+    kind = "classmethod"
+
+    def __init__(self, impl):
+        _MethodMember.__init__(self, impl, ("state", "cls"), "classmethod")
+
+
+class _StaticMethodMember(_MethodMember):
+    kind = "staticmethod"
+
+    def __init__(self, impl):
+        _MethodMember.__init__(self, impl, ("state",), "staticmethod")
+
+
+class _SlotMember(_Member):
+    kind = "slot"
+
+    def __init__(self, impl, dunder):
+        _check_callable(impl, "@hpystate.slot implementation")
+        params = ("state",) + _DUNDERS[dunder]
+        exact = dunder not in _VARIADIC_DUNDERS
+        _check_params(impl, params, f"slot {dunder}", exact=exact)
+        _check_no_class_cell(impl, f"slot {dunder}")
+        self.impl = impl
+        self.dunder = dunder
+
+
+class _PropertyMember(_Member):
+    kind = "getter"
+
+    def __init__(self, fget, fset=None, fdel=None):
+        _check_callable(fget, "@hpystate.getter implementation")
+        _check_params(fget, ("state", "self"), "getter")
+        _check_no_class_cell(fget, "getter")
+        self.impl = fget
+        self.fset = fset
+        self.fdel = fdel
+
+    def setter(self, fset):
+        """Decorator: add a setter ``fset(state, self, value)``."""
+        _check_callable(fset, "setter implementation")
+        _check_params(fset, ("state", "self", "value"), "setter")
+        _check_no_class_cell(fset, "setter")
+        return _PropertyMember(self.impl, fset, self.fdel)
+
+    def deleter(self, fdel):
+        """Decorator: add a deleter ``fdel(state, self)``."""
+        _check_callable(fdel, "deleter implementation")
+        _check_params(fdel, ("state", "self"), "deleter")
+        _check_no_class_cell(fdel, "deleter")
+        return _PropertyMember(self.impl, self.fset, fdel)
+
+
+def method(impl):
+    """Mark ``impl(state, self, ...)`` as a method of an hpystate type."""
+    _check_in_class_body("method", impl)
+    return _MethodMember(impl)
+
+
+def classmethod(impl):
+    """Mark ``impl(state, cls, ...)`` as a class method of an hpystate type."""
+    _check_in_class_body("classmethod", impl)
+    return _ClassMethodMember(impl)
+
+
+def staticmethod(impl):
+    """Mark ``impl(state, ...)`` as a static method of an hpystate type."""
+    _check_in_class_body("staticmethod", impl)
+    return _StaticMethodMember(impl)
+
+
+def getter(impl):
+    """Mark ``impl(state, self)`` as a property getter; add ``@name.setter`` and
+    ``@name.deleter`` as with ``property``."""
+    _check_in_class_body("getter", impl)
+    return _PropertyMember(impl)
+
+
+def slot(name_or_impl=None):
+    """Mark a slot implementation: ``@slot`` on a dunder (``def __add__(state, self, other)``)
+    or ``@slot("nb_subtract")`` with a C slot name or dunder name."""
+    if callable(name_or_impl) and not isinstance(name_or_impl, str):
+        impl = name_or_impl
+        _check_in_class_body("slot", impl)
+        return _SlotMember(impl, _resolve_slot_name(getattr(impl, "__name__", None)))
+    dunder = _resolve_slot_name(name_or_impl)
+
+    def decorate(impl):
+        _check_in_class_body("slot", impl)
+        return _SlotMember(impl, dunder)
+    return decorate
+
+
+# Names a class statement puts in the namespace by itself.
+_CLASS_MACHINERY = frozenset({
+    "__module__", "__qualname__", "__doc__", "__slots__", "__dict__", "__weakref__",
+    "__orig_bases__", "__firstlineno__", "__static_attributes__", "__annotations__",
+    "__annotate__", "__classdictcell__", "__pyx_vtable__",
+})
+
+
+cdef class _Handle:
+    """A definition-time handle for a type or exception of a ModuleDef; ``of(x)`` gives the
+    object a given module instance created for it."""
+    cdef readonly ModuleDef moddef
+    cdef readonly str name
+    cdef Py_ssize_t _index
+
+    def of(self, owner):
+        """The per-instance object for ``owner``: a module instance made from this
+        definition, or its state object."""
+        module = owner._module if isinstance(owner, ModuleState) else owner
+        cdef _Block *b = _block_of(module, self.moddef)
+        if b == NULL or b.objects == NULL:
+            raise TypeError(f"{owner!r} is not a module instance of {self.moddef.name!r} or "
+                            "its state")
+        return (<list>b.objects)[self._index]
+
+    def __mro_entries__(self, bases):
+        # ``class Sub(Box)`` inside a module definition: the base is recorded through
+        # __orig_bases__ and resolved per module instance by ``@mod.type``.
+        if isinstance(self, ExceptionDef):
+            raise TypeError(f"cannot subclass exception definition {self.name!r} in a class "
+                            f"statement; use {self.moddef.name}.exception(..., base=...)")
+        return ()
+
+
+@cython.final
+cdef class TypeDef(_Handle):
+    """Handle returned by ``@mod.type``: ``Box.of(state)`` is that module instance's type."""
+    cdef object _base                   # TypeDef, a type, or None
+    cdef tuple _slots
+    cdef bint _add_dict
+    cdef bint _mutable
+    cdef object _doc
+    cdef list _members                 # [(attribute name, _Member or constant)]
+    cdef dict _spec_names              # module name -> bytes (tp_name storage on 3.10)
+    cdef list _slot_names_b            # member names as bytes, alive as long as the def
+    cdef object _layout                # the shared layout type, made at first instance
+    cdef bytes _layout_name
+
+    def __repr__(self):
+        return f"<hpystate TypeDef {self.moddef.name}.{self.name}>"
+
+
+@cython.final
+cdef class ExceptionDef(_Handle):
+    """Handle returned by ``mod.exception()``: ``Error.of(state)`` is that module instance's
+    exception class."""
+    cdef object _base
+    cdef object _doc
+
+    def __repr__(self):
+        return f"<hpystate ExceptionDef {self.moddef.name}.{self.name}>"
+
+
+@cython.final
+cdef class FunctionDef:
+    """Handle returned by ``@mod.function``: ``f.of(state)`` is that instance's function; the
+    handle still works as a decorator target for documentation, never as the function."""
+    cdef readonly ModuleDef moddef
+    cdef readonly str name
+    cdef readonly object impl
+
+    def of(self, owner):
+        module = owner._module if isinstance(owner, ModuleState) else owner
+        if _block_of(module, self.moddef) == NULL:
+            raise TypeError(f"{owner!r} is not a module instance of {self.moddef.name!r} or "
+                            "its state")
+        return getattr(module, self.name)
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"{self.moddef.name}.{self.name} is a function definition; call it "
+                        f"on a module instance (module.{self.name}(...)) or call its "
+                        "implementation with a state: .impl(state, ...)")
+
+    def __repr__(self):
+        return f"<hpystate FunctionDef {self.moddef.name}.{self.name}>"
+
+
+ctypedef struct _Block:
+    PyObject *state         # the ModuleState instance
+    PyObject *owner         # the ModuleDef (released only in m_free: it owns the PyModuleDef)
+    PyObject *objects       # list: per-instance types and exceptions, by handle index
+
+ctypedef struct _DefStorage:
+    PyModuleDef moddef      # must stay first: PyModuleDef* -> _DefStorage*
+    PyObject *owner         # borrowed back-pointer to the ModuleDef object
+    PyModuleDef_Slot slots[2]
+
+
+cdef _Block *_block_of(object module, ModuleDef expected) except? NULL:
+    """The module's hpystate state block, or NULL if ``module`` is not an hpystate module
+    instance (of ``expected``, when given)."""
+    if not PyModule_Check(module):
+        return NULL
+    cdef PyModuleDef *d = PyModule_GetDef(<PyObject *>module)
+    if d == NULL or d.m_free != <void *>_m_free:
+        return NULL
+    if expected is not None and (<_DefStorage *>d).owner != <PyObject *>expected:
+        return NULL
+    return <_Block *>PyModule_GetState(<PyObject *>module)
+
+
+cdef class ModuleDef:
+    """The definition of an extension module with per-instance state.
+
+    ``ModuleDef(name, state=StateClass, doc=...)`` collects functions, types, exceptions and
+    exec hooks; every ``create()`` (or import through ``register``) makes a fresh module with
+    a fresh state object and fresh types. The definition is frozen once the first instance
+    exists."""
+    cdef _DefStorage _c
+    cdef readonly str name
+    cdef readonly object state
+    cdef readonly object doc
+    cdef bytes _name_b
+    cdef bytes _doc_b
+    cdef list _functions        # [(name, impl)]
+    cdef list _handles          # [TypeDef | ExceptionDef], creation order
+    cdef list _exec_hooks
+    cdef set _names
+    cdef bint _frozen
+    cdef object __weakref__
+
+    def __init__(self, str name, state=None, doc=None):
+        if not name or not all(part.isidentifier() for part in name.split(".")):
+            raise ValueError(f"module name must be a dotted Python identifier, not {name!r}")
+        if state is None:
+            state = ModuleState
+        if not isinstance(state, type):
+            raise TypeError(f"state must be a class (a subclass of hpystate.ModuleState), not "
+                            f"{type(state).__name__} ({state!r})")
+        if not issubclass(state, ModuleState):
+            raise TypeError(f"state class {state.__qualname__} must subclass "
+                            "hpystate.ModuleState")
+        try:
+            _inspect.signature(state).bind()
+        except TypeError:
+            raise TypeError(f"state class {state.__qualname__} must be constructible without "
+                            "arguments: hpystate calls StateClass() once per module "
+                            "instance") from None
+        except ValueError:
+            pass
+        if doc is not None and not isinstance(doc, str):
+            raise TypeError(f"doc must be a str or None, not {type(doc).__name__}")
+        self.name = name
+        self.state = state
+        self.doc = doc
+        self._functions = []
+        self._handles = []
+        self._exec_hooks = []
+        self._names = set()
+        self._name_b = name.encode()
+        self._doc_b = doc.encode() if doc is not None else None
+        memset(&self._c, 0, sizeof(_DefStorage))
+        hps_moddef_base_init(&self._c.moddef)
+        self._c.owner = <PyObject *>self
+        self._c.moddef.m_name = self._name_b
+        if self._doc_b is not None:
+            self._c.moddef.m_doc = self._doc_b
+        self._c.moddef.m_size = sizeof(_Block)
+        self._c.moddef.m_slots = self._c.slots
+        self._c.moddef.m_traverse = <void *>_m_traverse
+        self._c.moddef.m_clear = <void *>_m_clear
+        self._c.moddef.m_free = <void *>_m_free
+        self._c.slots[0].slot = Py_mod_exec
+        self._c.slots[0].value = <void *>_m_exec
+
+    def __repr__(self):
+        return f"<hpystate ModuleDef {self.name!r}>"
+
+    # -- definition ------------------------------------------------------------------------
+
+    cdef _claim_name(self, name, what):
+        if self._frozen:
+            raise TypeError(f"cannot add {what} {name!r} to ModuleDef {self.name!r}: it is "
+                            "frozen since its first module instance was created")
+        _check_identifier(name, f"{what} name")
+        if name in self._names:
+            raise ValueError(f"duplicate name {name!r} in ModuleDef {self.name!r}")
+        self._names.add(name)
+
+    def function(self, impl=None, *, name=None):
+        """Decorator: add module function ``impl(state, ...)``; ``module.<name>(...)`` calls it
+        with that module instance's state."""
+        if impl is None:
+            return lambda f: self.function(f, name=name)
+        _check_callable(impl, "module function implementation")
+        if name is None:
+            name = getattr(impl, "__name__", None)
+        _check_params(impl, ("state",), "module function", exact=False)
+        _check_no_class_cell(impl, "module function")
+        self._claim_name(name, "function")
+        self._functions.append((name, impl))
+        cdef FunctionDef fd = FunctionDef.__new__(FunctionDef)
+        fd.moddef = self
+        fd.name = name
+        fd.impl = impl
+        return fd
+
+    def exception(self, name, base=Exception, *, doc=None):
+        """Add an exception class created afresh for every module instance; returns its
+        handle (``Error.of(state)`` is that instance's class)."""
+        bases = base if isinstance(base, tuple) else (base,)
+        for b in bases:
+            if isinstance(b, ExceptionDef):
+                if (<ExceptionDef>b).moddef is not self:
+                    raise ValueError(f"exception {name!r}: base {b!r} belongs to another "
+                                     "ModuleDef")
+            elif not (isinstance(b, type) and issubclass(b, BaseException)):
+                raise TypeError(f"exception {name!r}: base must be an exception class or an "
+                                f"ExceptionDef of this ModuleDef, not {b!r}")
+        if doc is not None and not isinstance(doc, str):
+            raise TypeError(f"exception {name!r}: doc must be a str or None")
+        self._claim_name(name, "exception")
+        cdef ExceptionDef ed = ExceptionDef.__new__(ExceptionDef)
+        ed.moddef = self
+        ed.name = name
+        ed._base = base
+        ed._doc = doc
+        ed._index = len(self._handles)
+        self._handles.append(ed)
+        return ed
+
+    def type(self, cls=None, *, name=None, base=None, mutable=False):
+        """Class decorator: register a type created per module instance with
+        ``PyType_FromModuleAndSpec``. ``__slots__`` gives the instance layout (object fields,
+        GC-traversed); without ``__slots__`` instances have a ``__dict__``."""
+        if cls is None:
+            return lambda c: self.type(c, name=name, base=base, mutable=mutable)
+        if not isinstance(cls, type):
+            raise TypeError(f"@{self.name}.type decorates a class, not {cls!r}")
+        if name is None:
+            name = cls.__name__
+        cdef TypeDef td = _parse_type(self, cls, name, base, mutable)
+        self._claim_name(name, "type")
+        td._index = len(self._handles)
+        self._handles.append(td)
+        return td
+
+    def exec(self, hook):
+        """Decorator: run ``hook(state, module)`` when an instance is initialised, after its
+        types, exceptions and functions exist. Hooks run in definition order."""
+        _check_callable(hook, "exec hook")
+        _check_params(hook, ("state", "module"), "exec hook")
+        if self._frozen:
+            raise TypeError(f"cannot add exec hook {_describe(hook)} to ModuleDef "
+                            f"{self.name!r}: it is frozen since its first module instance "
+                            "was created")
+        self._exec_hooks.append(hook)
+        return hook
+
+    # -- instantiation ---------------------------------------------------------------------
+
+    def create(self, name=None):
+        """Create and initialise a fresh module instance (not put in ``sys.modules``).
+        ``name`` defaults to the definition's name."""
+        spec = _machinery.ModuleSpec(self.name if name is None else name, Loader(self),
+                                     origin="hpystate")
+        module = _import_util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    cdef object _create_module(self, spec):
+        self._frozen = True
+        return PyModule_FromDefAndSpec(&self._c.moddef, spec)
+
+    cdef int _exec_module(self, module) except -1:
+        return PyModule_ExecDef(module, &self._c.moddef)
+
+    cdef int _init_instance(self, module) except -1:
+        cdef _Block *b = <_Block *>PyModule_GetState(<PyObject *>module)
+        if b == NULL:
+            raise SystemError(f"module {module.__name__!r} has no hpystate state block")
+        if b.state != NULL:
+            return 0                    # already initialised (exec_module on reload)
+        modname = module.__name__
+        cdef ModuleState state = self.state.__new__(self.state)
+        state._module = module
+        objects = []
+        Py_INCREF(state)
+        b.state = <PyObject *>state
+        Py_INCREF(self)
+        b.owner = <PyObject *>self
+        Py_INCREF(objects)
+        b.objects = <PyObject *>objects
+        state.__init__()
+        cdef TypeDef td
+        for handle in self._handles:
+            if isinstance(handle, ExceptionDef):
+                obj = _make_exception(<ExceptionDef>handle, modname, objects)
+            else:
+                td = <TypeDef>handle
+                obj = _make_type(td, module, modname, state, objects)
+            objects.append(obj)
+            setattr(module, (<_Handle>handle).name, obj)
+        for name, impl in self._functions:
+            setattr(module, name, _make_callable(StateFunction, impl, state, name, name,
+                                                 modname))
+        for hook in self._exec_hooks:
+            try:
+                hook(state, module)
+            except BaseException as exc:
+                if hasattr(exc, "add_note"):
+                    exc.add_note(f"raised by exec hook {_describe(hook)} of hpystate module "
+                                 f"{modname!r}")
+                raise
+        return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Module instances: PyModuleDef callbacks and per-instance objects
+# ---------------------------------------------------------------------------------------------
+
+cdef int _m_exec(object module) except -1:
+    cdef PyModuleDef *d = PyModule_GetDef(<PyObject *>module)
+    if d == NULL:
+        raise SystemError("hpystate exec slot called on a module without a definition")
+    cdef ModuleDef owner = <ModuleDef>(<_DefStorage *>d).owner
+    return owner._init_instance(module)
+
+
+cdef int _m_traverse(PyObject *module, visitproc visit, void *arg) noexcept:
+    cdef _Block *b = <_Block *>PyModule_GetState(module)
+    cdef int r
+    if b == NULL:
+        return 0
+    if b.state != NULL:
+        r = visit(b.state, arg)
+        if r:
+            return r
+    if b.owner != NULL:
+        r = visit(b.owner, arg)
+        if r:
+            return r
+    if b.objects != NULL:
+        r = visit(b.objects, arg)
+        if r:
+            return r
+    return 0
+
+
+cdef int _m_clear(PyObject *module) noexcept:
+    # The owner (ModuleDef) is kept until m_free: module_traverse still reads the
+    # PyModuleDef it owns while the module object exists.
+    cdef _Block *b = <_Block *>PyModule_GetState(module)
+    cdef PyObject *tmp
+    if b == NULL:
+        return 0
+    tmp = b.state
+    b.state = NULL
+    Py_XDECREF(tmp)
+    tmp = b.objects
+    b.objects = NULL
+    Py_XDECREF(tmp)
+    return 0
+
+
+cdef void _m_free(void *module) noexcept:
+    cdef _Block *b = <_Block *>PyModule_GetState(<PyObject *>module)
+    cdef PyObject *tmp
+    if b == NULL:
+        return
+    _m_clear(<PyObject *>module)
+    tmp = b.owner
+    b.owner = NULL
+    Py_XDECREF(tmp)     # may free the ModuleDef and its PyModuleDef: module_dealloc is done
+                        # with md_def by now
+
+
+def _make_exception(ExceptionDef ed, str modname, list objects):
+    bases = ed._base if isinstance(ed._base, tuple) else (ed._base,)
+    resolved = tuple(objects[(<ExceptionDef>b)._index] if isinstance(b, ExceptionDef) else b
+                     for b in bases)
+    ns = {"__doc__": ed._doc} if ed._doc is not None else {}
+    exc = _types.new_class(ed.name, resolved, {}, lambda d: d.update(ns))
+    exc.__module__ = modname
+    exc.__qualname__ = ed.name
+    return exc
+
+
+# CPython's generic instance functions for classes defined in Python: dealloc, traverse and
+# clear driven by the type's member table, dict and weakref offsets. hpystate types use them
+# so instances behave exactly like instances of a class statement (slots, __dict__, weakrefs,
+# subclassing in Python, GC); see docs/design.md.
+class _LayoutProbe:
+    __slots__ = ("probe",)
+
+cdef void *_subtype_dealloc = (<PyTypeObject_ *>_LayoutProbe).tp_dealloc
+cdef void *_subtype_traverse = (<PyTypeObject_ *>_LayoutProbe).tp_traverse
+cdef void *_subtype_clear = (<PyTypeObject_ *>_LayoutProbe).tp_clear
+
+cdef bytes _WEAKLIST_NAME = b"__weaklistoffset__"
+cdef bytes _DICT_NAME = b"__dictoffset__"
+
+
+def _parse_type(ModuleDef moddef, cls, str name, base, bint mutable):
+    _check_identifier(name, "type name")
+    ns = cls.__dict__
+    orig_bases = ns.get("__orig_bases__", ())
+    declared = [b for b in orig_bases if isinstance(b, _Handle)] + \
+               [b for b in cls.__bases__ if b is not object]
+    if base is not None:
+        declared.insert(0, base)
+    if len(declared) > 1:
+        raise TypeError(f"type {name!r}: hpystate types take a single base, got {declared!r}")
+    base = declared[0] if declared else None
+    if isinstance(base, _Handle):
+        if not isinstance(base, TypeDef):
+            raise TypeError(f"type {name!r}: base {base!r} is not a type definition")
+        if (<TypeDef>base).moddef is not moddef:
+            raise ValueError(f"type {name!r}: base {base!r} belongs to another ModuleDef; "
+                             "bases from a definition must be of the same definition")
+    elif base is not None:
+        if not isinstance(base, type):
+            raise TypeError(f"type {name!r}: base must be a type or a TypeDef, not {base!r}")
+        if not ((<PyTypeObject_ *>base).tp_flags & Py_TPFLAGS_BASETYPE):
+            raise TypeError(f"type {name!r}: base {base.__qualname__!r} does not allow "
+                            "subclassing")
+
+    slots = ns.get("__slots__", None)
+    add_dict = slots is None
+    if isinstance(slots, str):
+        slots = (slots,)
+    slots = tuple(slots) if slots is not None else ()
+    fields = []
+    for s in slots:
+        if s == "__dict__":
+            add_dict = True
+            continue
+        if s == "__weakref__":
+            continue                    # instances always support weak references
+        _check_identifier(s, f"type {name!r}: __slots__ entry")
+        if s in fields:
+            raise ValueError(f"type {name!r}: duplicate __slots__ entry {s!r}")
+        fields.append(s)
+    base_type = base if isinstance(base, type) else None
+    if base_type is not None and fields and base_type.__itemsize__:
+        raise TypeError(f"type {name!r}: nonempty __slots__ not supported for a subtype of "
+                        f"{base_type.__qualname__!r}")
+
+    members = []
+    dunders = set()
+    for attr, value in ns.items():
+        if attr in _CLASS_MACHINERY:
+            continue
+        if attr in fields and isinstance(value, _types.MemberDescriptorType):
+            continue                    # made by the class statement from __slots__
+        if isinstance(value, _Member):
+            if value._claimed:
+                raise ValueError(f"type {name!r}: {attr!r} is already registered on another "
+                                 "type")
+            if isinstance(value, _SlotMember):
+                key = value.dunder
+                if key in dunders:
+                    raise ValueError(f"type {name!r}: two implementations of slot {key!r}")
+                dunders.add(key)
+            else:
+                key = attr
+            if key in fields:
+                raise ValueError(f"type {name!r}: {key!r} is both a __slots__ field and a "
+                                 "member")
+            members.append((key, value))
+        elif attr in _DUNDERS and (callable(value) or value is None):
+            if value is None and attr == "__hash__":
+                members.append((attr, None))
+                dunders.add(attr)
+                continue
+            raise TypeError(f"type {name!r}: {attr} must be decorated with @hpystate.slot "
+                            "(its implementation receives the state first)")
+        elif isinstance(value, (_types.FunctionType, _builtins.classmethod, property)) or \
+                type(value).__name__ == "cython_function_or_method":
+            raise TypeError(f"type {name!r}: {attr!r} is a plain {type(value).__name__}; "
+                            "decorate it with @hpystate.method, @hpystate.classmethod or "
+                            "@hpystate.getter so it receives the module state")
+        else:
+            members.append((attr, value))       # constants, staticmethods, nested classes
+    for attr, value in members:
+        if isinstance(value, _Member):
+            (<object>value)._claimed = True
+    if "__eq__" in dunders and "__hash__" not in dunders:
+        members.append(("__hash__", None))      # as for a class statement
+
+    cdef TypeDef td = TypeDef.__new__(TypeDef)
+    td.moddef = moddef
+    td.name = name
+    td._base = base
+    td._slots = tuple(fields)
+    td._add_dict = add_dict
+    td._mutable = mutable
+    td._doc = ns.get("__doc__")
+    td._members = members
+    td._spec_names = {}
+    td._slot_names_b = [f.encode() for f in fields]
+    return td
+
+
+cdef object _new_heap_type(bytes name, module, tuple bases, Py_ssize_t basicsize,
+                           PyMemberDef *mdefs, bint add_dict, bytes doc):
+    """PyType_FromModuleAndSpec with CPython's generic instance functions (see above)."""
+    cdef PyType_Slot tslots[7]
+    cdef PyType_Spec spec
+    cdef int k = 0
+    tslots[k].slot = Py_tp_dealloc; tslots[k].pfunc = _subtype_dealloc; k += 1
+    tslots[k].slot = Py_tp_traverse; tslots[k].pfunc = _subtype_traverse; k += 1
+    tslots[k].slot = Py_tp_clear; tslots[k].pfunc = _subtype_clear; k += 1
+    if mdefs != NULL:
+        tslots[k].slot = Py_tp_members; tslots[k].pfunc = mdefs; k += 1
+    if doc is not None:
+        tslots[k].slot = Py_tp_doc; tslots[k].pfunc = <char *>doc; k += 1
+    if add_dict:
+        tslots[k].slot = Py_tp_getset; tslots[k].pfunc = hps_dict_getset; k += 1
+    tslots[k].slot = 0; tslots[k].pfunc = NULL
+    spec.name = name
+    spec.basicsize = <int>basicsize
+    spec.itemsize = 0
+    spec.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC
+    spec.slots = tslots
+    return PyType_FromModuleAndSpec(module, &spec, bases)
+
+
+cdef void _freeze(object cls) noexcept:
+    (<PyTypeObject_ *>cls).tp_flags |= Py_TPFLAGS_IMMUTABLETYPE
+    PyType_Modified(<PyObject *>cls)
+
+
+def _layout_type(TypeDef td, list objects):
+    """The type holding a TypeDef's instance layout (``__slots__`` fields, ``__dict__``,
+    weak reference list), shared by the TypeDef's per-instance types.
+
+    Per-instance types add no fields of their own, so their solid base is this type and
+    ``class Both(m1.Box, m2.Box)`` has no layout conflict. Created once per TypeDef (a
+    definition lives in one interpreter), never bound to a module."""
+    if td._layout is not None:
+        return td._layout
+    base = td._base
+    if isinstance(base, TypeDef):
+        base = _layout_type(<TypeDef>base, objects)
+    elif base is None:
+        base = object
+    cdef PyTypeObject_ *bt = <PyTypeObject_ *>base
+    cdef Py_ssize_t nfields = len(td._slots)
+    cdef Py_ssize_t offset = bt.tp_basicsize
+    cdef bint add_dict = td._add_dict and bt.tp_dictoffset == 0
+    cdef bint add_weaklist = bt.tp_weaklistoffset == 0
+    cdef Py_ssize_t nmembers = nfields + add_dict + add_weaklist
+    cdef Py_ssize_t i
+    cdef PyMemberDef *mdefs = <PyMemberDef *>PyMem_Malloc((nmembers + 1) * sizeof(PyMemberDef))
+    if mdefs == NULL:
+        raise MemoryError()
+    try:
+        memset(mdefs, 0, (nmembers + 1) * sizeof(PyMemberDef))
+        for i in range(nfields):
+            mdefs[i].name = <bytes>td._slot_names_b[i]
+            mdefs[i].type = HPS_T_OBJECT_EX
+            mdefs[i].offset = offset
+            offset += sizeof(PyObject *)
+        i = nfields
+        # __dict__ then the weak reference list, last: CPython's layout check ignores both
+        # at the end of a heap type.
+        if add_dict:
+            mdefs[i].name = _DICT_NAME
+            mdefs[i].type = HPS_T_PYSSIZET
+            mdefs[i].offset = offset
+            mdefs[i].flags = HPS_READONLY
+            offset += sizeof(PyObject *)
+            i += 1
+        if add_weaklist:
+            mdefs[i].name = _WEAKLIST_NAME
+            mdefs[i].type = HPS_T_PYSSIZET
+            mdefs[i].offset = offset
+            mdefs[i].flags = HPS_READONLY
+            offset += sizeof(PyObject *)
+        td._layout_name = f"hpystate.layout.{td.name}".encode()
+        doc = (f"Instance layout of {td.moddef.name}.{td.name}, shared by the types every "
+               "module instance creates for it.").encode()
+        layout = _new_heap_type(td._layout_name, None, (base,), offset, mdefs, add_dict, doc)
+    finally:
+        PyMem_Free(mdefs)               # copied into the type by PyType_FromModuleAndSpec
+    _freeze(layout)
+    td._layout = layout
+    return layout
+
+
+def _make_type(TypeDef td, module, str modname, ModuleState state, list objects):
+    layout = _layout_type(td, objects)
+    if isinstance(td._base, TypeDef):
+        bases = (objects[(<TypeDef>td._base)._index], layout)
+    else:
+        bases = (layout,)
+    fullname = td._spec_names.get(modname)
+    if fullname is None:
+        # On 3.10 tp_name points into this buffer: it lives as long as the TypeDef.
+        fullname = td._spec_names[modname] = f"{modname}.{td.name}".encode()
+    doc_b = td._doc.encode() if isinstance(td._doc, str) else None
+    cls = _new_heap_type(fullname, module, bases, (<PyTypeObject_ *>layout).tp_basicsize,
+                         NULL, False, doc_b)
+    if td._doc is None:
+        cls.__doc__ = None
+    qual_prefix = td.name + "."
+    for attr, value in td._members:
+        if isinstance(value, _PropertyMember):
+            value = _make_property(value, state, attr, qual_prefix + attr, modname)
+        elif isinstance(value, _ClassMethodMember):
+            value = _builtins.classmethod(_make_callable(
+                StateMethod, value.impl, state, attr, qual_prefix + attr, modname))
+        elif isinstance(value, _StaticMethodMember) or (
+                isinstance(value, _SlotMember) and attr == "__new__"):
+            value = _builtins.staticmethod(_make_callable(
+                StateFunction, value.impl, state, attr, qual_prefix + attr, modname))
+        elif isinstance(value, (_MethodMember, _SlotMember)):
+            value = _make_callable(StateMethod, value.impl, state, attr, qual_prefix + attr,
+                                   modname)
+        # type.__setattr__ lets CPython install its slot dispatcher for dunders.
+        setattr(cls, attr, value)
+    if not td._mutable:
+        _freeze(cls)
+    return cls
+
+
+cdef StateProperty _make_property(m, state, str name, str qualname,
+                                  str modname):
+    cdef StateProperty p = StateProperty.__new__(StateProperty)
+    p._fget = m.impl
+    p._fset = m.fset
+    p._fdel = m.fdel
+    p._state = state
+    p._name = name
+    p._qualname = qualname
+    p._modname = modname
+    return p
+
+
+def state_of(obj):
+    """The state of ``obj``: a module instance created by hpystate, or a type it created."""
+    module = obj
+    if isinstance(obj, type) and ((<PyTypeObject_ *>obj).tp_flags & Py_TPFLAGS_HEAPTYPE):
+        try:
+            module = <object>PyType_GetModule(obj)
+        except TypeError:
+            module = None
+    cdef _Block *b = _block_of(module, None)
+    if b == NULL:
+        raise TypeError(f"{obj!r} is not a module instance or type created by hpystate")
+    if b.state == NULL:
+        raise RuntimeError(f"module {module.__name__!r} is not initialised (or was cleared)")
+    return <object>b.state
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. The import path
+# ---------------------------------------------------------------------------------------------
+
+class Loader:
+    """An importlib loader creating a fresh module instance of a ``ModuleDef`` per import,
+    with PEP 489 multi-phase semantics: ``create_module`` makes the module from the
+    definition, ``exec_module`` runs its initialisation once (``importlib.reload`` keeps the
+    instance, as for multi-phase C extensions)."""
+
+    def __init__(self, moddef):
+        if not isinstance(moddef, ModuleDef):
+            raise TypeError(f"Loader needs a ModuleDef, not {moddef!r}")
+        self.moddef = moddef
+
+    def create_module(self, spec):
+        return (<ModuleDef>self.moddef)._create_module(spec)
+
+    def exec_module(self, module):
+        (<ModuleDef>self.moddef)._exec_module(module)
+
+    def __repr__(self):
+        return f"<hpystate.Loader for {self.moddef!r}>"
+
+
+class _Finder:
+    """Meta path finder for module names registered with ``hpystate.register``."""
+
+    def __init__(self):
+        self.registry = {}
+
+    def find_spec(self, fullname, path=None, target=None):
+        entry = self.registry.get(fullname)
+        if entry is None:
+            return None
+        moddef = _resolve_definition(fullname, entry)
+        return _machinery.ModuleSpec(fullname, Loader(moddef), origin="hpystate")
+
+    def invalidate_caches(self):
+        pass
+
+    def __repr__(self):
+        return f"<hpystate finder for {sorted(self.registry)}>"
+
+
+def _resolve_definition(fullname, entry):
+    if isinstance(entry, ModuleDef):
+        return entry
+    modname, _, attr = entry.partition(":")
+    obj = _importlib.import_module(modname)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    if not isinstance(obj, ModuleDef):
+        raise ImportError(f"hpystate: {entry!r} registered for {fullname!r} is not a "
+                          f"ModuleDef but {obj!r}", name=fullname)
+    return obj
+
+
+def _finder():
+    for f in _sys.meta_path:
+        if isinstance(f, _Finder):
+            return f
+    f = _Finder()
+    _sys.meta_path.append(f)
+    return f
+
+
+def register(fullname, definition):
+    """Make ``import <fullname>`` create a fresh instance of ``definition`` — a ``ModuleDef``
+    or a ``"package.module:attribute"`` string resolved at first import — through the import
+    system (``del sys.modules[name]`` + import gives a new instance; ``importlib.reload``
+    keeps it). Typically called in the package's ``__init__.py``."""
+    if not isinstance(fullname, str) or not all(p.isidentifier() for p in fullname.split(".")):
+        raise ValueError(f"module name must be a dotted Python identifier, not {fullname!r}")
+    if isinstance(definition, str):
+        modname, sep, attr = definition.partition(":")
+        if not sep or not modname or not attr:
+            raise ValueError(f"definition string must look like 'package.module:attribute', "
+                             f"not {definition!r}")
+    elif not isinstance(definition, ModuleDef):
+        raise TypeError(f"definition must be a ModuleDef or a 'module:attribute' string, not "
+                        f"{definition!r}")
+    finder = _finder()
+    known = finder.registry.get(fullname)
+    if known is not None and known is not definition and known != definition:
+        raise ValueError(f"module name {fullname!r} is already registered to {known!r}")
+    finder.registry[fullname] = definition
+
+
+def unregister(fullname):
+    """Forget a name registered with ``register`` (existing instances are unaffected)."""
+    finder = _finder()
+    if finder.registry.pop(fullname, None) is None:
+        raise KeyError(fullname)
