@@ -447,6 +447,7 @@ def _check_in_class_body(kind, impl):
     Only the clear misuse is rejected: a decorator run directly by module-level or function
     code written in Python. (Class bodies compiled by Cython run without Python frames;
     their decorators are recognised when ``@mod.type`` consumes them.)"""
+    _check_callable(impl, f"@hpystate.{kind} implementation")
     f = _sys._getframe(0)
     while f is not None and f.f_globals.get("__name__", "").startswith("hpystate"):
         f = f.f_back
@@ -582,7 +583,7 @@ cdef class _Handle:
     def of(self, owner):
         """The per-instance object for ``owner``: a module instance made from this
         definition, or its state object."""
-        module = owner._module if isinstance(owner, ModuleState) else owner
+        module = (<ModuleState>owner)._module if isinstance(owner, ModuleState) else owner
         cdef _Block *b = _block_of(module, self.moddef)
         if b == NULL or b.objects == NULL:
             raise TypeError(f"{owner!r} is not a module instance of {self.moddef.name!r} or "
@@ -636,7 +637,7 @@ cdef class FunctionDef:
     cdef readonly object impl
 
     def of(self, owner):
-        module = owner._module if isinstance(owner, ModuleState) else owner
+        module = (<ModuleState>owner)._module if isinstance(owner, ModuleState) else owner
         if _block_of(module, self.moddef) == NULL:
             raise TypeError(f"{owner!r} is not a module instance of {self.moddef.name!r} or "
                             "its state")
@@ -688,7 +689,7 @@ cdef class ModuleDef:
     cdef readonly object doc
     cdef bytes _name_b
     cdef bytes _doc_b
-    cdef list _functions        # [(name, impl)]
+    cdef list _functions        # [FunctionDef]
     cdef list _handles          # [TypeDef | ExceptionDef], creation order
     cdef list _exec_hooks
     cdef set _names
@@ -742,6 +743,19 @@ cdef class ModuleDef:
     def __repr__(self):
         return f"<hpystate ModuleDef {self.name!r}>"
 
+    def __getitem__(self, name):
+        """The handle (TypeDef, ExceptionDef or FunctionDef) defined under ``name``."""
+        for h in self._handles:
+            if (<_Handle>h).name == name:
+                return h
+        for fd in self._functions:
+            if (<FunctionDef>fd).name == name:
+                return fd
+        raise KeyError(f"ModuleDef {self.name!r} defines no {name!r}")
+
+    def __contains__(self, name):
+        return name in self._names
+
     # -- definition ------------------------------------------------------------------------
 
     cdef _claim_name(self, name, what):
@@ -764,11 +778,11 @@ cdef class ModuleDef:
         _check_params(impl, ("state",), "module function", exact=False)
         _check_no_class_cell(impl, "module function")
         self._claim_name(name, "function")
-        self._functions.append((name, impl))
         cdef FunctionDef fd = FunctionDef.__new__(FunctionDef)
         fd.moddef = self
         fd.name = name
         fd.impl = impl
+        self._functions.append(fd)
         return fd
 
     def exception(self, name, base=Exception, *, doc=None):
@@ -867,9 +881,10 @@ cdef class ModuleDef:
                 obj = _make_type(td, module, modname, state, objects)
             objects.append(obj)
             setattr(module, (<_Handle>handle).name, obj)
-        for name, impl in self._functions:
-            setattr(module, name, _make_callable(StateFunction, impl, state, name, name,
-                                                 modname))
+        cdef FunctionDef fd
+        for fd in self._functions:
+            setattr(module, fd.name, _make_callable(StateFunction, fd.impl, state, fd.name,
+                                                    fd.name, modname))
         for hook in self._exec_hooks:
             try:
                 hook(state, module)

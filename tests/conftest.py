@@ -1,0 +1,100 @@
+import gc
+import sys
+
+import pytest
+
+import hpystate
+
+
+class Counter(hpystate.ModuleState):
+    """State used by most tests: a counter and a record of which state saw each call."""
+
+    def __init__(self):
+        self.count = 0
+        self.tag = None
+
+
+def make_def(name="demo.counter"):
+    """A definition exercising functions, an exception, types with methods/slots/getters."""
+    mod = hpystate.ModuleDef(name, state=Counter, doc="A demo module.")
+
+    @mod.function
+    def incr(state, n=1):
+        """Add n to the counter."""
+        state.count += n
+        return state.count
+
+    @mod.function
+    def whoami(state):
+        return state
+
+    Error = mod.exception("Error", base=ValueError, doc="Demo error.")
+
+    @mod.type
+    class Box:
+        """A box holding a value."""
+        __slots__ = ("value",)
+
+        @hpystate.slot
+        def __init__(state, self, value=0):
+            self.value = value
+
+        @hpystate.method
+        def get(state, self):
+            return self.value
+
+        @hpystate.method
+        def whoami(state, self):
+            return state
+
+        @hpystate.slot
+        def __add__(state, self, other):
+            if not isinstance(other, int):
+                return NotImplemented
+            return (state, "add", self.value + other)
+
+        @hpystate.slot
+        def __radd__(state, self, other):
+            if not isinstance(other, int):
+                return NotImplemented
+            return (state, "radd", other + self.value)
+
+        @hpystate.slot("nb_subtract")
+        def sub(state, self, other):
+            return (state, "sub", self.value - other)
+
+        @hpystate.getter
+        def size(state, self):
+            return (state, self.value)
+
+        @size.setter
+        def size(state, self, value):
+            state.tag = ("set", value)
+            self.value = value
+
+        @hpystate.slot
+        def __repr__(state, self):
+            return f"Box({self.value!r})"
+
+        @hpystate.method
+        def fail(state, self):
+            raise Error.of(state)("boom")
+
+    @mod.exec
+    def setup(state, module):
+        state.tag = "exec ran"
+        module.CONSTANT = 42
+
+    assert mod["Box"] is Box and mod["Error"] is Error and mod["incr"] is incr
+    return mod
+
+
+@pytest.fixture
+def mod():
+    return make_def()
+
+
+@pytest.fixture(autouse=True)
+def _collect():
+    yield
+    gc.collect()
