@@ -201,8 +201,14 @@ def test_bad_bases(d):
         class K:
             pass
     with pytest.raises(TypeError, match="single base"):
+        class M1:
+            pass
+
+        class M2:
+            pass
+
         @d.type
-        class J(dict, Exception):
+        class J(M1, M2):
             pass
     with pytest.raises(TypeError, match="base must be an exception class"):
         d.exception("E", base=int)
