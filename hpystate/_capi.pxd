@@ -18,6 +18,18 @@ cdef extern from "Python.h":
         {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
         {NULL, NULL, NULL, NULL, NULL}
     };
+    /* 3.12+: __dict__ and weak references live in the object's pre-header (as for classes
+       defined in Python); CPython's layout check no longer ignores trailing dict/weaklist
+       slots, so types sharing a layout must not add them to the basic size. */
+    #if PY_VERSION_HEX >= 0x030C0000
+    #define HPS_MANAGED_PREHEADER 1
+    #define HPS_TPFLAGS_MANAGED_DICT Py_TPFLAGS_MANAGED_DICT
+    #define HPS_TPFLAGS_MANAGED_WEAKREF Py_TPFLAGS_MANAGED_WEAKREF
+    #else
+    #define HPS_MANAGED_PREHEADER 0
+    #define HPS_TPFLAGS_MANAGED_DICT 0
+    #define HPS_TPFLAGS_MANAGED_WEAKREF 0
+    #endif
     #define HPS_T_OBJECT_EX T_OBJECT_EX
     #define HPS_T_PYSSIZET T_PYSSIZET
     #define HPS_READONLY READONLY
@@ -100,6 +112,9 @@ cdef extern from "Python.h":
     ctypedef struct PyGetSetDef:
         pass
     PyGetSetDef hps_dict_getset[]
+    bint HPS_MANAGED_PREHEADER
+    unsigned long HPS_TPFLAGS_MANAGED_DICT
+    unsigned long HPS_TPFLAGS_MANAGED_WEAKREF
     int HPS_T_OBJECT_EX
     int HPS_T_PYSSIZET
     int HPS_READONLY

@@ -145,10 +145,6 @@ cdef class _StateCallable:
         return self._modname
 
     @property
-    def __doc__(self):
-        return getattr(self._impl, "__doc__", None)
-
-    @property
     def __signature__(self):
         """The implementation's signature without its leading ``state`` parameter."""
         if self._signature is None:
@@ -177,11 +173,17 @@ cdef PyObject *_state_callable_vectorcall(PyObject *callable, PyObject **args, s
                             kwnames)
 
 
+# The implementation's docstring is each instance's __doc__, so these classes document
+# themselves in comments (a class docstring would shadow the property).
+
 @cython.final
 cdef class StateFunction(_StateCallable):
-    """A module-level function bound to one module instance's state.
+    # A module-level function bound to one module instance's state. Calling it calls
+    # ``impl(state, *args, **kwargs)`` through vectorcall.
 
-    Calling it calls ``impl(state, *args, **kwargs)`` through vectorcall."""
+    @property
+    def __doc__(self):
+        return getattr(self._impl, "__doc__", None)
 
     def __repr__(self):
         return f"<hpystate function {self._modname}.{self._qualname}>"
@@ -189,9 +191,13 @@ cdef class StateFunction(_StateCallable):
 
 @cython.final
 cdef class StateMethod(_StateCallable):
-    """A method (or slot dunder) of an hpystate type, bound to the state of the module instance
-    that created the type. A method descriptor: ``obj.name(*a)`` calls ``impl(state, obj, *a)``
-    without creating a bound method object (CPython's method call path)."""
+    # A method (or slot dunder) of an hpystate type, bound to the state of the module
+    # instance that created the type. A method descriptor (Py_TPFLAGS_METHOD_DESCRIPTOR):
+    # ``obj.name(*a)`` calls ``impl(state, obj, *a)`` without creating a bound method.
+
+    @property
+    def __doc__(self):
+        return getattr(self._impl, "__doc__", None)
 
     def __get__(self, instance, owner):
         if instance is None:
@@ -233,8 +239,8 @@ _enable_vectorcall(StateMethod, _vectorcall_offset(), Py_TPFLAGS_METHOD_DESCRIPT
 @cython.final
 @cython.auto_pickle(False)
 cdef class StateProperty:
-    """A data descriptor whose getter/setter/deleter receive the state of the module instance
-    that created the type: ``obj.name`` calls ``fget(state, obj)``."""
+    # A data descriptor whose getter/setter/deleter receive the state of the module instance
+    # that created the type: ``obj.name`` calls ``fget(state, obj)``.
     cdef object _fget
     cdef object _fset
     cdef object _fdel
@@ -1084,7 +1090,8 @@ def _parse_type(ModuleDef moddef, cls, str name, base, bint mutable):
 
 
 cdef object _new_heap_type(bytes name, module, tuple bases, Py_ssize_t basicsize,
-                           PyMemberDef *mdefs, bint add_dict, bytes doc):
+                           PyMemberDef *mdefs, bint add_dict, bytes doc,
+                           unsigned long extra_flags=0):
     """PyType_FromModuleAndSpec with CPython's generic instance functions (see above)."""
     cdef PyType_Slot tslots[7]
     cdef PyType_Spec spec
@@ -1102,7 +1109,7 @@ cdef object _new_heap_type(bytes name, module, tuple bases, Py_ssize_t basicsize
     spec.name = name
     spec.basicsize = <int>basicsize
     spec.itemsize = 0
-    spec.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC
+    spec.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC | extra_flags
     spec.slots = tslots
     return PyType_FromModuleAndSpec(module, &spec, bases)
 
@@ -1131,7 +1138,16 @@ def _layout_type(TypeDef td, list objects):
     cdef Py_ssize_t offset = bt.tp_basicsize
     cdef bint add_dict = td._add_dict and bt.tp_dictoffset == 0
     cdef bint add_weaklist = bt.tp_weaklistoffset == 0
-    cdef Py_ssize_t nmembers = nfields + add_dict + add_weaklist
+    cdef unsigned long flags = 0
+    if HPS_MANAGED_PREHEADER:
+        # dict and weaklist in the pre-header: no member slots, no basic size.
+        if add_dict:
+            flags |= HPS_TPFLAGS_MANAGED_DICT
+        if add_weaklist:
+            flags |= HPS_TPFLAGS_MANAGED_WEAKREF
+        add_weaklist = False
+    cdef bint dict_member = add_dict and not HPS_MANAGED_PREHEADER
+    cdef Py_ssize_t nmembers = nfields + dict_member + add_weaklist
     cdef Py_ssize_t i
     cdef PyMemberDef *mdefs = <PyMemberDef *>PyMem_Malloc((nmembers + 1) * sizeof(PyMemberDef))
     if mdefs == NULL:
@@ -1146,7 +1162,7 @@ def _layout_type(TypeDef td, list objects):
         i = nfields
         # __dict__ then the weak reference list, last: CPython's layout check ignores both
         # at the end of a heap type.
-        if add_dict:
+        if dict_member:
             mdefs[i].name = _DICT_NAME
             mdefs[i].type = HPS_T_PYSSIZET
             mdefs[i].offset = offset
@@ -1162,9 +1178,12 @@ def _layout_type(TypeDef td, list objects):
         td._layout_name = f"hpystate.layout.{td.name}".encode()
         doc = (f"Instance layout of {td.moddef.name}.{td.name}, shared by the types every "
                "module instance creates for it.").encode()
-        layout = _new_heap_type(td._layout_name, None, (base,), offset, mdefs, add_dict, doc)
+        layout = _new_heap_type(td._layout_name, None, (base,), offset, mdefs, add_dict, doc,
+                                flags)
     finally:
         PyMem_Free(mdefs)               # copied into the type by PyType_FromModuleAndSpec
+    # copyreg reads __slots__ from class dicts to pickle slot values.
+    layout.__slots__ = td._slots
     _freeze(layout)
     td._layout = layout
     return layout

@@ -1,0 +1,205 @@
+"""What users expect of functions, types and definitions: names, docs, signatures, reprs,
+pickling by reference, immutability."""
+import inspect
+import pickle
+import sys
+import weakref
+
+import pytest
+
+import hpystate
+from conftest import make_def
+
+
+def test_function_metadata(mod):
+    m = mod.create()
+    f = m.incr
+    assert isinstance(f, hpystate.StateFunction)
+    assert f.__name__ == "incr" and f.__qualname__ == "incr"
+    assert f.__module__ == "demo.counter"
+    assert f.__doc__ == "Add n to the counter."
+    assert str(inspect.signature(f)) == "(n=1)"
+    assert repr(f) == "<hpystate function demo.counter.incr>"
+    assert f.__hpystate_state__ is hpystate.state_of(m)
+    assert f.__hpystate_impl__(hpystate.state_of(m), 2) == 2
+
+
+def test_type_and_method_metadata(mod):
+    m = mod.create()
+    Box = m.Box
+    assert Box.__name__ == "Box" and Box.__qualname__ == "Box"
+    assert Box.__module__ == "demo.counter"
+    assert Box.__doc__ == "A box holding a value."
+    assert repr(Box) == "<class 'demo.counter.Box'>"
+    get = Box.__dict__["get"]
+    assert isinstance(get, hpystate.StateMethod)
+    assert Box.get is get
+    assert get.__qualname__ == "Box.get" and get.__module__ == "demo.counter"
+    assert str(inspect.signature(Box.get)) == "(self)"
+    assert str(inspect.signature(Box(1).get)) == "()"
+    assert str(inspect.signature(Box)) == "(value=0)"
+    assert repr(get) == "<hpystate method Box.get of module 'demo.counter'>"
+    size = Box.__dict__["size"]
+    assert isinstance(size, hpystate.StateProperty)
+    assert size.__qualname__ == "Box.size"
+    assert repr(Box(3)) == "Box(3)"
+
+
+def test_exception_metadata(mod):
+    m = mod.create()
+    assert m.Error.__module__ == "demo.counter"
+    assert m.Error.__qualname__ == "Error"
+    assert m.Error.__doc__ == "Demo error."
+
+
+def test_definition_reprs(mod):
+    assert repr(mod) == "<hpystate ModuleDef 'demo.counter'>"
+    assert repr(mod["Box"]) == "<hpystate TypeDef demo.counter.Box>"
+    assert repr(mod["Error"]) == "<hpystate ExceptionDef demo.counter.Error>"
+    assert repr(mod["incr"]) == "<hpystate FunctionDef demo.counter.incr>"
+    assert "Box" in mod and "nope" not in mod
+    with pytest.raises(KeyError, match="defines no 'nope'"):
+        mod["nope"]
+    with pytest.raises(TypeError, match="is a function definition"):
+        mod["incr"]()
+    m = mod.create()
+    assert repr(hpystate.state_of(m)) == "<Counter of module 'demo.counter'>"
+
+
+def test_types_are_immutable_by_default():
+    d = hpystate.ModuleDef("x.immutable")
+
+    @d.type
+    class Frozen:
+        pass
+
+    @d.type(mutable=True)
+    class Open:
+        pass
+
+    m = d.create()
+    with pytest.raises(TypeError, match="immutable"):
+        m.Frozen.x = 1
+    m.Open.x = 1
+    assert m.Open.x == 1
+
+
+def test_instances_dict_slots_weakrefs():
+    d = hpystate.ModuleDef("x.layout")
+
+    @d.type
+    class WithDict:
+        pass
+
+    @d.type
+    class Slotted:
+        __slots__ = ("a", "b")
+
+    @d.type
+    class Both:
+        __slots__ = ("a", "__dict__")
+
+    m = d.create()
+    w = m.WithDict()
+    w.anything = 1
+    assert w.__dict__ == {"anything": 1}
+    s = m.Slotted()
+    with pytest.raises(AttributeError):
+        s.a                             # unset slot
+    s.a, s.b = 1, 2
+    with pytest.raises(AttributeError):
+        s.c = 3                         # no __dict__
+    b = m.Both()
+    b.a, b.z = 1, 2
+    assert vars(b) == {"z": 2}
+    for obj in (w, s, b):
+        assert weakref.ref(obj)() is obj
+
+
+def test_gc_traverses_instance_fields():
+    import gc
+    d = hpystate.ModuleDef("x.gc")
+
+    @d.type
+    class Node:
+        __slots__ = ("other",)
+
+    m = d.create()
+    a, b = m.Node(), m.Node()
+    a.other, b.other = b, a             # a reference cycle through slots
+    wa = weakref.ref(a)
+    del a, b
+    gc.collect()
+    assert wa() is None
+
+
+def test_type_bases_within_a_definition():
+    d = hpystate.ModuleDef("x.bases")
+
+    @d.type
+    class Base:
+        __slots__ = ("x",)
+
+        @hpystate.method
+        def who(state, self):
+            return ("base", state)
+
+    @d.type
+    class Derived(Base):
+        __slots__ = ("y",)
+
+        @hpystate.method
+        def who2(state, self):
+            return ("derived", state)
+
+    m1, m2 = d.create(), d.create()
+    assert issubclass(m1.Derived, m1.Base) and not issubclass(m1.Derived, m2.Base)
+    o = m1.Derived()
+    o.x, o.y = 1, 2
+    s1 = hpystate.state_of(m1)
+    assert o.who() == ("base", s1) and o.who2() == ("derived", s1)
+
+    class Mixed(m1.Derived, m2.Derived):    # MI across instances with inherited layouts
+        pass
+    mo = Mixed()
+    assert m2.Derived.who2(mo) == ("derived", hpystate.state_of(m2))
+    assert m2.Base.who(mo) == ("base", hpystate.state_of(m2))
+
+
+def test_external_base_type():
+    d = hpystate.ModuleDef("x.external")
+
+    @d.type
+    class MyDict(dict):
+        @hpystate.method
+        def total(state, self):
+            return sum(self.values())
+
+    m = d.create()
+    x = m.MyDict(a=1, b=2)
+    assert isinstance(x, dict) and x.total() == 3
+
+
+@pytest.fixture
+def imported():
+    hpystate.register("hps_pickle_mod", make_def("hps_pickle_mod"))
+    import hps_pickle_mod
+    yield hps_pickle_mod
+    hpystate.unregister("hps_pickle_mod")
+    sys.modules.pop("hps_pickle_mod", None)
+
+
+def test_pickling_by_reference(imported):
+    m = imported
+    for obj in (m.incr, m.Box, m.Error, m.Box.get):
+        assert pickle.loads(pickle.dumps(obj)) is obj
+    box = pickle.loads(pickle.dumps(m.Box(5)))
+    assert type(box) is m.Box and box.value == 5
+    with pytest.raises(TypeError, match="cannot pickle 'Counter'"):
+        pickle.dumps(hpystate.state_of(m))
+
+
+def test_created_modules_are_not_picklable_by_reference(mod):
+    m = mod.create("not.importable")
+    with pytest.raises((pickle.PicklingError, ModuleNotFoundError, AttributeError)):
+        pickle.dumps(m.incr)
