@@ -1,0 +1,81 @@
+# cython: language_level=3
+"""The definition of ``counter_ext.counter``, compiled by Cython.
+
+- ``CounterState`` is a cdef class: its fields are C fields, typed at C speed.
+- Implementations are Cython ``def`` functions taking the typed state first.
+- ``Point`` builds on ``Vec``, a cdef class that provides C fields (x, y).
+"""
+import hpystate
+from hpystate.state cimport ModuleState
+
+
+cdef class CounterState(ModuleState):
+    cdef public long count
+    cdef public long points_made
+
+    def __init__(self):
+        self.count = 0
+        self.points_made = 0
+
+
+cdef class Vec:
+    """C fields for Point."""
+    cdef public double x, y
+
+
+counter_def = hpystate.ModuleDef("counter_ext.counter", state=CounterState,
+                                 doc="A counter whose state belongs to each module instance.")
+
+Overflow = counter_def.exception("Overflow", base=ArithmeticError,
+                                 doc="Raised when the counter passes its limit.")
+
+
+@counter_def.function
+def incr(CounterState state, long n=1):
+    """Add n to this module instance's counter and return it."""
+    if state.count + n > 1_000_000:
+        raise Overflow.of(state)(f"counter would pass 1000000 (at {state.count})")
+    state.count += n
+    return state.count
+
+
+@counter_def.function
+def count(CounterState state):
+    """This module instance's counter."""
+    return state.count
+
+
+@counter_def.type
+class Point(Vec):
+    """A 2-D point; every point made is counted in its module instance's state."""
+
+    @hpystate.slot
+    def __init__(CounterState state, Vec self, double x=0.0, double y=0.0):
+        self.x = x
+        self.y = y
+        state.points_made += 1
+
+    @hpystate.method
+    def norm2(CounterState state, Vec self):
+        return self.x * self.x + self.y * self.y
+
+    @hpystate.slot
+    def __add__(CounterState state, Vec self, other):
+        if not isinstance(other, Vec):
+            return NotImplemented
+        return Point.of(state)(self.x + (<Vec>other).x, self.y + (<Vec>other).y)
+
+    @hpystate.slot
+    def __eq__(CounterState state, Vec self, other):
+        if not isinstance(other, Vec):
+            return NotImplemented
+        return self.x == (<Vec>other).x and self.y == (<Vec>other).y
+
+    @hpystate.slot
+    def __repr__(CounterState state, Vec self):
+        return f"Point({self.x!r}, {self.y!r})"
+
+    @hpystate.getter
+    def made(CounterState state, Vec self):
+        """How many points this module instance has made."""
+        return state.points_made
