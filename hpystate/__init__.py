@@ -30,13 +30,13 @@ from hpystate._core import (
     StateMethod,
     StateProperty,
     TypeDef,
-    classmethod,
+    classmethod_ as classmethod,
     getter,
     method,
     register,
     slot,
     state_of,
-    staticmethod,
+    staticmethod_ as staticmethod,
     unregister,
 )
 

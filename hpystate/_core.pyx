@@ -537,16 +537,23 @@ def method(impl):
     return _MethodMember(impl)
 
 
-def classmethod(impl):
+# Exported as hpystate.classmethod / hpystate.staticmethod. Not bound to those names here:
+# Cython looks ``classmethod`` up in module globals for implicit class methods such as
+# ``__class_getitem__``.
+def classmethod_(impl):
     """Mark ``impl(state, cls, ...)`` as a class method of an hpystate type."""
     _check_in_class_body("classmethod", impl)
     return _ClassMethodMember(impl)
 
 
-def staticmethod(impl):
+def staticmethod_(impl):
     """Mark ``impl(state, ...)`` as a static method of an hpystate type."""
     _check_in_class_body("staticmethod", impl)
     return _StaticMethodMember(impl)
+
+
+classmethod_.__name__ = classmethod_.__qualname__ = "classmethod"
+staticmethod_.__name__ = staticmethod_.__qualname__ = "staticmethod"
 
 
 def getter(impl):
@@ -748,6 +755,10 @@ cdef class ModuleDef:
 
     def __repr__(self):
         return f"<hpystate ModuleDef {self.name!r}>"
+
+    def __class_getitem__(cls, item):
+        """``ModuleDef[StateClass]`` in annotations (see hpystate/_core.pyi)."""
+        return _types.GenericAlias(cls, item)
 
     def __getitem__(self, name):
         """The handle (TypeDef, ExceptionDef or FunctionDef) defined under ``name``."""

@@ -1,0 +1,22 @@
+from hpystate._core import (
+    ExceptionDef as ExceptionDef,
+    FunctionDef as FunctionDef,
+    Loader as Loader,
+    ModuleDef as ModuleDef,
+    ModuleState as ModuleState,
+    StateFunction as StateFunction,
+    StateMethod as StateMethod,
+    StateProperty as StateProperty,
+    TypeDef as TypeDef,
+    classmethod_ as classmethod,
+    getter as getter,
+    method as method,
+    register as register,
+    slot as slot,
+    state_of as state_of,
+    staticmethod_ as staticmethod,
+    unregister as unregister,
+)
+
+__version__: str
+__all__: list[str]
