@@ -168,15 +168,21 @@ def program(stmt):
 
 
 def real_python():
-    """The interpreter binary itself (valgrind must not measure a pyenv shim)."""
+    """The interpreter binary itself (valgrind must not measure a pyenv shim or a venv
+    launcher); ``child_env`` gives it this environment's import path."""
     return os.path.realpath(sys.executable)
+
+
+def child_env():
+    paths = [p for p in sys.path[1:] if p and os.path.isdir(p)]
+    return {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": os.pathsep.join(paths)}
 
 
 def callgrind_total(stmt, n):
     proc = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
          real_python(), "-c", program(stmt), str(n)],
-        capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"},
+        capture_output=True, text=True, env=child_env(),
         cwd=tempfile.gettempdir())   # never import hpystate from a source checkout
     if proc.returncode != 0:
         raise RuntimeError(f"callgrind run failed for {stmt!r}:\n{proc.stderr[-2000:]}")
