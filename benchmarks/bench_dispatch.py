@@ -7,6 +7,10 @@ three ways, with the same implementation body:
   implementation receiving its module instance's state;
 - ``by hand``: the same implementation function called directly with the state passed
   explicitly (``impl(state, box)``): the floor for "call this function with its state";
+- ``partial``: the implementation called through ``functools.partial(impl, state)``,
+  CPython's own C-level object that prepends an argument: the cost of entering a Python
+  function from C, which any C-level dispatcher pays on 3.11+ (where ``by hand``, a
+  Python-to-Python call, is inlined by the interpreter);
 - ``plain``: a plain Python function or class reading a module global: what code without
   per-module state pays for the same operation (for slots this includes Python's own
   dunder dispatch, which ``by hand`` skips).
@@ -132,23 +136,27 @@ SETUP = textwrap.dedent("""
         PDeep = type("PDeep%d" % i, (PDeep,), {"__slots__": ()})
     plain, pdeep = Plain(), PDeep()
     f0m, f1m = m.f0, m.f1
+
+    import functools
+    p_f0, p_f1, p_get, p_take, p_add, p_radd, p_eq, p_length, p_size = (
+        functools.partial(f, s) for f in (f0, f1, get, take, add, radd, eq, length, size))
 """)
 
-# context -> (hpystate statement, by-hand statement, plain statement)
+# context -> (hpystate, by hand, partial, plain) statements
 CASES = {
-    "function()": ("f0m()", "f0(s)", "pf0()"),
-    "function(x)": ("f1m(1)", "f1(s, 1)", "pf1(1)"),
-    "method()": ("box.get()", "get(s, box)", "plain.get()"),
-    "method(x)": ("box.take(1)", "take(s, box, 1)", "plain.take(1)"),
-    "method() depth 10": ("deep.get()", "get(s, deep)", "pdeep.get()"),
-    "nb_add": ("box + 1", "add(s, box, 1)", "plain + 1"),
-    "nb_add reflected": ("1 + box", "radd(s, box, 1)", "1 + plain"),
-    "nb_add depth 10": ("deep + 1", "add(s, deep, 1)", "pdeep + 1"),
-    "tp_richcompare": ("box == 1", "eq(s, box, 1)", "plain == 1"),
-    "sq_length": ("len(box)", "length(s, box)", "len(plain)"),
-    "getter": ("box.size", "size(s, box)", "plain.size"),
+    "function()": ("f0m()", "f0(s)", "p_f0()", "pf0()"),
+    "function(x)": ("f1m(1)", "f1(s, 1)", "p_f1(1)", "pf1(1)"),
+    "method()": ("box.get()", "get(s, box)", "p_get(box)", "plain.get()"),
+    "method(x)": ("box.take(1)", "take(s, box, 1)", "p_take(box, 1)", "plain.take(1)"),
+    "method() depth 10": ("deep.get()", "get(s, deep)", "p_get(deep)", "pdeep.get()"),
+    "nb_add": ("box + 1", "add(s, box, 1)", "p_add(box, 1)", "plain + 1"),
+    "nb_add reflected": ("1 + box", "radd(s, box, 1)", "p_radd(box, 1)", "1 + plain"),
+    "nb_add depth 10": ("deep + 1", "add(s, deep, 1)", "p_add(deep, 1)", "pdeep + 1"),
+    "tp_richcompare": ("box == 1", "eq(s, box, 1)", "p_eq(box, 1)", "plain == 1"),
+    "sq_length": ("len(box)", "length(s, box)", "p_length(box)", "len(plain)"),
+    "getter": ("box.size", "size(s, box)", "p_size(box)", "plain.size"),
 }
-VARIANTS = ("hpystate", "by hand", "plain")
+VARIANTS = ("hpystate", "by hand", "partial", "plain")
 
 LOOP = textwrap.dedent("""
     import sys
@@ -159,7 +167,8 @@ LOOP = textwrap.dedent("""
     loop(int(sys.argv[1]), {names})
 """)
 NAMES = ("f0m", "f1m", "f0", "f1", "pf0", "pf1", "s", "box", "deep", "plain", "pdeep",
-         "get", "take", "add", "radd", "eq", "length", "size")
+         "get", "take", "add", "radd", "eq", "length", "size", "p_f0", "p_f1", "p_get",
+         "p_take", "p_add", "p_radd", "p_eq", "p_length", "p_size")
 
 
 def program(stmt):
@@ -228,13 +237,14 @@ def measure_time(cases, number, repeat):
 
 
 def render(results, unit):
-    head = (f"{'context':<20} {'hpystate':>10} {'by hand':>10} {'plain':>10} "
-            f"{'vs by hand':>11} {'vs plain':>9}")
+    head = (f"{'context':<18} {'hpystate':>9} {'by hand':>9} {'partial':>9} {'plain':>9}"
+            f" {'/by hand':>9} {'/partial':>9} {'/plain':>7}")
     lines = [head, "-" * len(head)]
     for ctx, r in results.items():
-        lines.append(f"{ctx:<20} {r['hpystate']:>10.1f} {r['by hand']:>10.1f} "
-                     f"{r['plain']:>10.1f} {r['hpystate'] / r['by hand']:>10.2f}x "
-                     f"{r['hpystate'] / r['plain']:>8.2f}x")
+        lines.append(
+            f"{ctx:<18} {r['hpystate']:>9.1f} {r['by hand']:>9.1f} {r['partial']:>9.1f}"
+            f" {r['plain']:>9.1f} {r['hpystate'] / r['by hand']:>8.2f}x"
+            f" {r['hpystate'] / r['partial']:>8.2f}x {r['hpystate'] / r['plain']:>6.2f}x")
     lines.append(f"({unit} per call, net of the loop; ratios: hpystate / column)")
     return "\n".join(lines)
 
