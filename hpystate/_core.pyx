@@ -118,19 +118,13 @@ cdef PyObject *_call_with_state(PyObject *impl, PyObject *state, PyObject **args
     return res
 
 
-cdef class _StateCallable:
-    """Common layout of StateFunction and StateMethod: a vectorcall object that prepends a
-    module instance's state to the arguments and calls the user's implementation."""
-    cdef void *_vectorcall          # read by CPython through tp_vectorcall_offset
-    cdef object _impl
+cdef class _Binding:
+    """What every binding carries: the state of the module instance it was created for and
+    the names it reports."""
     cdef object _state
     cdef str _name
     cdef str _qualname
     cdef str _modname
-    cdef object _signature
-
-    def __cinit__(self):
-        self._vectorcall = <void *>_state_callable_vectorcall
 
     @property
     def __name__(self):
@@ -145,6 +139,22 @@ cdef class _StateCallable:
         return self._modname
 
     @property
+    def __hpystate_state__(self):
+        """The state object this binding delivers."""
+        return self._state
+
+
+cdef class _StateCallable(_Binding):
+    """Common layout of StateFunction and StateMethod: a vectorcall object that prepends a
+    module instance's state to the arguments and calls the user's implementation."""
+    cdef void *_vectorcall          # read by CPython through tp_vectorcall_offset
+    cdef object _impl
+    cdef object _signature
+
+    def __cinit__(self):
+        self._vectorcall = <void *>_state_callable_vectorcall
+
+    @property
     def __signature__(self):
         """The implementation's signature without its leading ``state`` parameter."""
         if self._signature is None:
@@ -155,11 +165,6 @@ cdef class _StateCallable:
     def __hpystate_impl__(self):
         """The implementation function (takes ``state`` first)."""
         return self._impl
-
-    @property
-    def __hpystate_state__(self):
-        """The state object this binding delivers."""
-        return self._state
 
     def __reduce__(self):
         # Pickled by reference, like functions and classes: module + qualified name.
@@ -238,16 +243,12 @@ _enable_vectorcall(StateMethod, _vectorcall_offset(), Py_TPFLAGS_METHOD_DESCRIPT
 
 @cython.final
 @cython.auto_pickle(False)
-cdef class StateProperty:
+cdef class StateProperty(_Binding):
     # A data descriptor whose getter/setter/deleter receive the state of the module instance
     # that created the type: ``obj.name`` calls ``fget(state, obj)``.
     cdef object _fget
     cdef object _fset
     cdef object _fdel
-    cdef object _state
-    cdef str _name
-    cdef str _qualname
-    cdef str _modname
 
     def __get__(self, instance, owner):
         if instance is None:
@@ -265,14 +266,6 @@ cdef class StateProperty:
             raise AttributeError(f"property {self._name!r} of {type(instance).__name__!r} "
                                  "object has no deleter")
         self._fdel(self._state, instance)
-
-    @property
-    def __name__(self):
-        return self._name
-
-    @property
-    def __qualname__(self):
-        return self._qualname
 
     @property
     def __doc__(self):
