@@ -135,10 +135,6 @@ cdef class _Binding:
         return self._qualname
 
     @property
-    def __module__(self):
-        return self._modname
-
-    @property
     def __hpystate_state__(self):
         """The state object this binding delivers."""
         return self._state
@@ -187,6 +183,12 @@ cdef class StateFunction(_StateCallable):
     # ``impl(state, *args, **kwargs)`` through vectorcall.
 
     @property
+    def __module__(self):
+        # On each concrete class: a heap type's own ``__module__`` string (Cython's
+        # type-spec mode) would shadow a property inherited from _Binding.
+        return self._modname
+
+    @property
     def __doc__(self):
         return getattr(self._impl, "__doc__", None)
 
@@ -199,6 +201,12 @@ cdef class StateMethod(_StateCallable):
     # A method (or slot dunder) of an hpystate type, bound to the state of the module
     # instance that created the type. A method descriptor (Py_TPFLAGS_METHOD_DESCRIPTOR):
     # ``obj.name(*a)`` calls ``impl(state, obj, *a)`` without creating a bound method.
+
+    @property
+    def __module__(self):
+        # On each concrete class: a heap type's own ``__module__`` string (Cython's
+        # type-spec mode) would shadow a property inherited from _Binding.
+        return self._modname
 
     @property
     def __doc__(self):
@@ -249,6 +257,12 @@ cdef class StateProperty(_Binding):
     cdef object _fget
     cdef object _fset
     cdef object _fdel
+
+    @property
+    def __module__(self):
+        # On each concrete class: a heap type's own ``__module__`` string (Cython's
+        # type-spec mode) would shadow a property inherited from _Binding.
+        return self._modname
 
     def __get__(self, instance, owner):
         if instance is None:
