@@ -3,6 +3,7 @@
 # Not part of the public contract (that is ``hpystate/state.pxd``).
 
 from cpython.object cimport PyObject
+from hpystate._pydefs cimport PyModuleDef_Base, PyModuleDef_Slot, PyModuleDef
 
 cdef extern from "Python.h":
     """
@@ -30,6 +31,23 @@ cdef extern from "Python.h":
     #define HPS_TPFLAGS_MANAGED_DICT 0
     #define HPS_TPFLAGS_MANAGED_WEAKREF 0
     #endif
+    /* The trampoline tables are process-wide: guard allocation with a spinlock that needs
+       no interpreter (held for a scan of one small table, never across Python code). */
+    #include <stdatomic.h>
+    static atomic_flag hps_table_lock = ATOMIC_FLAG_INIT;
+    static void hps_lock(void) {
+        while (atomic_flag_test_and_set_explicit(&hps_table_lock, memory_order_acquire)) {}
+    }
+    static void hps_unlock(void) {
+        atomic_flag_clear_explicit(&hps_table_lock, memory_order_release);
+    }
+    /* Cython re-raises the exception a C implementation left set through this. */
+    static PyObject *hps_pending_error(void) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_SystemError,
+                "hpystate: a C implementation reported an error without setting an exception");
+        return NULL;
+    }
     #define HPS_T_OBJECT_EX T_OBJECT_EX
     #define HPS_T_PYSSIZET T_PYSSIZET
     #define HPS_READONLY READONLY
@@ -64,27 +82,13 @@ cdef extern from "Python.h":
     Py_ssize_t PyTuple_GET_SIZE(PyObject *)
     PyObject *PyErr_NoMemory()
     void *PyMem_Malloc(size_t)
+    void *PyMem_Realloc(void *, size_t)
     void PyMem_Free(void *)
     void PyType_Modified(PyObject *)
     PyObject *PyType_GetModule(object type) except NULL   # borrowed
     object PyMethod_New(object func, object self)
 
-    # --- module definitions (PEP 489) ---
-    ctypedef struct PyModuleDef_Base:
-        pass
-    ctypedef struct PyModuleDef_Slot:
-        int slot
-        void *value
-    ctypedef struct PyModuleDef:
-        PyModuleDef_Base m_base
-        const char *m_name
-        const char *m_doc
-        Py_ssize_t m_size
-        void *m_methods
-        PyModuleDef_Slot *m_slots
-        void *m_traverse
-        void *m_clear
-        void *m_free
+    # --- module definitions (PEP 489; the structs are in _pydefs.pxd) ---
     int Py_mod_exec
     void hps_moddef_base_init(PyModuleDef *)
     object PyModule_FromDefAndSpec(PyModuleDef *, object spec)
@@ -110,7 +114,37 @@ cdef extern from "Python.h":
         int flags
         const char *doc
     ctypedef struct PyGetSetDef:
-        pass
+        const char *name
+        void *get
+        void *set
+        const char *doc
+        void *closure
+    ctypedef struct PyMethodDef:
+        const char *ml_name
+        void *ml_meth
+        int ml_flags
+        const char *ml_doc
+    int METH_NOARGS, METH_O, METH_FASTCALL, METH_KEYWORDS, METH_VARARGS
+    int Py_tp_methods
+    void hps_lock()
+    object hps_pending_error()
+    void hps_unlock()
+    Py_ssize_t PyNumber_AsSsize_t(object, object exc) except? -1
+    bint PyErr_Occurred()
+
+    # type slot ids (typeslots.h)
+    int Py_nb_add, Py_nb_subtract, Py_nb_multiply, Py_nb_remainder, Py_nb_divmod
+    int Py_nb_power, Py_nb_negative, Py_nb_positive, Py_nb_absolute, Py_nb_bool
+    int Py_nb_invert, Py_nb_lshift, Py_nb_rshift, Py_nb_and, Py_nb_xor, Py_nb_or
+    int Py_nb_int, Py_nb_float, Py_nb_inplace_add, Py_nb_inplace_subtract
+    int Py_nb_inplace_multiply, Py_nb_inplace_remainder, Py_nb_inplace_power
+    int Py_nb_inplace_lshift, Py_nb_inplace_rshift, Py_nb_inplace_and, Py_nb_inplace_xor
+    int Py_nb_inplace_or, Py_nb_floor_divide, Py_nb_true_divide
+    int Py_nb_inplace_floor_divide, Py_nb_inplace_true_divide, Py_nb_index
+    int Py_nb_matrix_multiply, Py_nb_inplace_matrix_multiply
+    int Py_tp_repr, Py_tp_str, Py_tp_hash, Py_tp_call, Py_tp_iter, Py_tp_iternext
+    int Py_tp_init, Py_tp_richcompare, Py_mp_length, Py_mp_subscript, Py_mp_ass_subscript
+    int Py_sq_length, Py_sq_item, Py_sq_contains
     PyGetSetDef hps_dict_getset[]
     bint HPS_MANAGED_PREHEADER
     unsigned long HPS_TPFLAGS_MANAGED_DICT
@@ -122,3 +156,32 @@ cdef extern from "Python.h":
     object PyType_FromModuleAndSpec(object module, PyType_Spec *spec, object bases)
 
     ctypedef int (*visitproc)(PyObject *, void *)
+
+
+cdef extern from "_trampolines.h":
+    ctypedef struct hps_entry:
+        void *impl
+        PyObject *state
+    int HPS_PER_KIND
+    int HPS_NKINDS
+    int HPS_K_METH_NOARGS, HPS_K_METH_O, HPS_K_METH_FASTCALL, HPS_K_METH_FASTCALL_KW
+    int HPS_K_UNARY, HPS_K_BINARY, HPS_K_TERNARY, HPS_K_RICHCMP, HPS_K_INQUIRY, HPS_K_HASH
+    int HPS_K_LEN, HPS_K_SSIZEARG, HPS_K_OBJOBJ, HPS_K_OBJOBJARG
+    hps_entry hps_entries[][128]
+    void *hps_trampolines[][128]
+
+    ctypedef PyObject *(*hps_meth_noargs_impl)(PyObject *, PyObject *)
+    ctypedef PyObject *(*hps_meth_o_impl)(PyObject *, PyObject *, PyObject *)
+    ctypedef PyObject *(*hps_meth_fastcall_impl)(PyObject *, PyObject *, PyObject **, Py_ssize_t)
+    ctypedef PyObject *(*hps_meth_fastcall_kw_impl)(PyObject *, PyObject *, PyObject **,
+                                                     Py_ssize_t, PyObject *)
+    ctypedef PyObject *(*hps_unary_impl)(PyObject *, PyObject *)
+    ctypedef PyObject *(*hps_binary_impl)(PyObject *, PyObject *, PyObject *)
+    ctypedef PyObject *(*hps_ternary_impl)(PyObject *, PyObject *, PyObject *, PyObject *)
+    ctypedef PyObject *(*hps_richcmp_impl)(PyObject *, PyObject *, PyObject *, int)
+    ctypedef int (*hps_inquiry_impl)(PyObject *, PyObject *)
+    ctypedef Py_hash_t (*hps_hash_impl)(PyObject *, PyObject *)
+    ctypedef Py_ssize_t (*hps_len_impl)(PyObject *, PyObject *)
+    ctypedef PyObject *(*hps_ssizearg_impl)(PyObject *, PyObject *, Py_ssize_t)
+    ctypedef int (*hps_objobj_impl)(PyObject *, PyObject *, PyObject *)
+    ctypedef int (*hps_objobjarg_impl)(PyObject *, PyObject *, PyObject *, PyObject *)

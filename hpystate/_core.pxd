@@ -1,6 +1,83 @@
-# Declarations of hpystate's runtime classes that other Cython modules may cimport.
-# The public contract re-exports them from ``hpystate/state.pxd``; cimport from there.
+# Declarations of hpystate's runtime classes and C-level registration functions that other
+# Cython modules may cimport. The public contract re-exports them from
+# ``hpystate/state.pxd``; cimport from there.
+
+from cpython.object cimport PyObject
+from hpystate._pydefs cimport PyModuleDef, PyModuleDef_Slot
+
 
 cdef class ModuleState:
     cdef object _module
     cdef object __weakref__
+
+
+# --- private layout, declared here because the classes below embed or reference it ------
+
+ctypedef struct _CItem:
+    int kind                # >= 0: trampoline entry (kind, index); -1: memory to free;
+    int index               # -2: a getset closure (ptr), holding a state reference
+    void *ptr
+
+ctypedef struct _Block:     # a module instance's PEP 489 state (m_size)
+    PyObject *state         # the ModuleState instance
+    PyObject *owner         # the ModuleDef (released only in m_free: it owns the PyModuleDef)
+    PyObject *objects       # list: per-instance types and exceptions, by handle index
+    _CItem *citems          # C resources of C-level bindings, released in m_free
+    Py_ssize_t n_citems
+    Py_ssize_t cap_citems
+
+ctypedef struct _DefStorage:
+    PyModuleDef moddef      # must stay first: PyModuleDef* -> _DefStorage*
+    PyObject *owner         # borrowed back-pointer to the ModuleDef object
+    PyModuleDef_Slot slots[2]
+
+
+cdef class ModuleDef:
+    cdef _DefStorage _c
+    cdef readonly str name
+    cdef readonly object state
+    cdef readonly object doc
+    cdef bytes _name_b
+    cdef bytes _doc_b
+    cdef list _functions        # [FunctionDef]
+    cdef list _handles          # [TypeDef | ExceptionDef], creation order
+    cdef list _exec_hooks
+    cdef set _names
+    cdef bint _frozen
+    cdef object __weakref__
+
+    cdef _claim_name(self, name, what)
+    cdef object _create_module(self, spec)
+    cdef int _exec_module(self, module) except -1
+    cdef int _init_instance(self, module) except -1
+
+
+cdef class _Handle:
+    cdef readonly ModuleDef moddef
+    cdef readonly str name
+    cdef Py_ssize_t _index
+
+
+cdef class TypeDef(_Handle):
+    cdef object _base                   # TypeDef, a type, or None
+    cdef tuple _slots
+    cdef bint _add_dict
+    cdef bint _mutable
+    cdef object _doc
+    cdef list _members                 # [(attribute name, _Member or constant)]
+    cdef dict _spec_names              # module name -> bytes (tp_name storage on 3.10)
+    cdef list _slot_names_b            # member names as bytes, alive as long as the def
+    cdef object _layout                # the shared layout type, made at first instance
+    cdef bytes _layout_name
+    cdef list _c_methods               # [(name bytes, impl address, METH_* flags, doc bytes)]
+    cdef list _c_slots                 # [(slot name, impl address)]
+    cdef list _c_getsets               # [(name bytes, getter address, setter address, doc)]
+
+
+# --- C-level registration (the cimport API; see hpystate/state.pxd) ---------------------
+
+cdef int add_function(ModuleDef mod, str name, void *impl, int flags,
+                      str doc=*) except -1
+cdef int add_method(TypeDef tp, str name, void *impl, int flags, str doc=*) except -1
+cdef int add_slot(TypeDef tp, str slot, void *impl) except -1
+cdef int add_getset(TypeDef tp, str name, void *get, void *set, str doc=*) except -1

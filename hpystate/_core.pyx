@@ -596,9 +596,6 @@ _CLASS_MACHINERY = frozenset({
 cdef class _Handle:
     """A definition-time handle for a type or exception of a ModuleDef; ``of(x)`` gives the
     object a given module instance created for it."""
-    cdef readonly ModuleDef moddef
-    cdef readonly str name
-    cdef Py_ssize_t _index
 
     def of(self, owner):
         """The per-instance object for ``owner``: a module instance made from this
@@ -622,16 +619,6 @@ cdef class _Handle:
 @cython.final
 cdef class TypeDef(_Handle):
     """Handle returned by ``@mod.type``: ``Box.of(state)`` is that module instance's type."""
-    cdef object _base                   # TypeDef, a type, or None
-    cdef tuple _slots
-    cdef bint _add_dict
-    cdef bint _mutable
-    cdef object _doc
-    cdef list _members                 # [(attribute name, _Member or constant)]
-    cdef dict _spec_names              # module name -> bytes (tp_name storage on 3.10)
-    cdef list _slot_names_b            # member names as bytes, alive as long as the def
-    cdef object _layout                # the shared layout type, made at first instance
-    cdef bytes _layout_name
 
     def __repr__(self):
         return f"<hpystate TypeDef {self.moddef.name}.{self.name}>"
@@ -655,6 +642,9 @@ cdef class FunctionDef:
     cdef readonly ModuleDef moddef
     cdef readonly str name
     cdef readonly object impl
+    cdef size_t _cimpl          # C implementation (cimport API), or 0
+    cdef int _cmode
+    cdef object _cdoc
 
     def of(self, owner):
         module = (<ModuleState>owner)._module if isinstance(owner, ModuleState) else owner
@@ -670,17 +660,6 @@ cdef class FunctionDef:
 
     def __repr__(self):
         return f"<hpystate FunctionDef {self.moddef.name}.{self.name}>"
-
-
-ctypedef struct _Block:
-    PyObject *state         # the ModuleState instance
-    PyObject *owner         # the ModuleDef (released only in m_free: it owns the PyModuleDef)
-    PyObject *objects       # list: per-instance types and exceptions, by handle index
-
-ctypedef struct _DefStorage:
-    PyModuleDef moddef      # must stay first: PyModuleDef* -> _DefStorage*
-    PyObject *owner         # borrowed back-pointer to the ModuleDef object
-    PyModuleDef_Slot slots[2]
 
 
 cdef _Block *_block_of(object module, ModuleDef expected) except? NULL:
@@ -703,18 +682,6 @@ cdef class ModuleDef:
     exec hooks; every ``create()`` (or import through ``register``) makes a fresh module with
     a fresh state object and fresh types. The definition is frozen once the first instance
     exists."""
-    cdef _DefStorage _c
-    cdef readonly str name
-    cdef readonly object state
-    cdef readonly object doc
-    cdef bytes _name_b
-    cdef bytes _doc_b
-    cdef list _functions        # [FunctionDef]
-    cdef list _handles          # [TypeDef | ExceptionDef], creation order
-    cdef list _exec_hooks
-    cdef set _names
-    cdef bint _frozen
-    cdef object __weakref__
 
     def __init__(self, str name, state=None, doc=None):
         if not name or not all(part.isidentifier() for part in name.split(".")):
@@ -907,8 +874,12 @@ cdef class ModuleDef:
             setattr(module, (<_Handle>handle).name, obj)
         cdef FunctionDef fd
         for fd in self._functions:
-            setattr(module, fd.name, _make_callable(StateFunction, fd.impl, state, fd.name,
-                                                    fd.name, modname))
+            if fd._cimpl:
+                f = _make_ccallable(CFunction, fd._cimpl, fd._cmode, 0, state, fd.name,
+                                    fd.name, modname, fd._cdoc)
+            else:
+                f = _make_callable(StateFunction, fd.impl, state, fd.name, fd.name, modname)
+            setattr(module, fd.name, f)
         for hook in self._exec_hooks:
             try:
                 hook(state, module)
@@ -949,7 +920,7 @@ cdef int _m_traverse(PyObject *module, visitproc visit, void *arg) noexcept:
         r = visit(b.objects, arg)
         if r:
             return r
-    return 0
+    return _block_traverse_c(b, visit, arg)
 
 
 cdef int _m_clear(PyObject *module) noexcept:
@@ -974,6 +945,9 @@ cdef void _m_free(void *module) noexcept:
     if b == NULL:
         return
     _m_clear(<PyObject *>module)
+    # Trampoline entries and C arrays of C-level bindings: only now, when no type of this
+    # instance can exist any more (each holds the module).
+    _block_free_c(b)
     tmp = b.owner
     b.owner = NULL
     Py_XDECREF(tmp)     # may free the ModuleDef and its PyModuleDef: module_dealloc is done
@@ -1104,16 +1078,27 @@ def _parse_type(ModuleDef moddef, cls, str name, base, bint mutable):
     td._members = members
     td._spec_names = {}
     td._slot_names_b = [f.encode() for f in fields]
+    td._c_methods = []
+    td._c_slots = []
+    td._c_getsets = []
     return td
 
 
 cdef object _new_heap_type(bytes name, module, tuple bases, Py_ssize_t basicsize,
                            PyMemberDef *mdefs, bint add_dict, bytes doc,
-                           unsigned long extra_flags=0):
-    """PyType_FromModuleAndSpec with CPython's generic instance functions (see above)."""
-    cdef PyType_Slot tslots[7]
+                           unsigned long extra_flags=0, PyType_Slot *extra=NULL,
+                           Py_ssize_t n_extra=0):
+    """PyType_FromModuleAndSpec with CPython's generic instance functions (see above), plus
+    ``extra`` slots (C-level slots, methods and getsets of the cimport API)."""
+    cdef PyType_Slot *tslots = <PyType_Slot *>PyMem_Malloc((7 + n_extra) * sizeof(PyType_Slot))
     cdef PyType_Spec spec
     cdef int k = 0
+    cdef Py_ssize_t j
+    if tslots == NULL:
+        raise MemoryError()
+    for j in range(n_extra):
+        tslots[k] = extra[j]
+        k += 1
     tslots[k].slot = Py_tp_dealloc; tslots[k].pfunc = _subtype_dealloc; k += 1
     tslots[k].slot = Py_tp_traverse; tslots[k].pfunc = _subtype_traverse; k += 1
     tslots[k].slot = Py_tp_clear; tslots[k].pfunc = _subtype_clear; k += 1
@@ -1129,7 +1114,10 @@ cdef object _new_heap_type(bytes name, module, tuple bases, Py_ssize_t basicsize
     spec.itemsize = 0
     spec.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC | extra_flags
     spec.slots = tslots
-    return PyType_FromModuleAndSpec(module, &spec, bases)
+    try:
+        return PyType_FromModuleAndSpec(module, &spec, bases)
+    finally:
+        PyMem_Free(tslots)
 
 
 cdef void _freeze(object cls) noexcept:
@@ -1207,6 +1195,90 @@ def _layout_type(TypeDef td, list objects):
     return layout
 
 
+cdef Py_ssize_t _c_members(TypeDef td, _Block *b, state, str modname, str qual_prefix,
+                           PyType_Slot *extra, list fallbacks) except -1:
+    """Prepare a per-instance type's C-level members: trampoline slots into ``extra``
+    (returns how many), method and getset arrays (owned by the module instance), and the
+    descriptors to install instead where a trampoline table is exhausted."""
+    cdef Py_ssize_t n = 0, k, nm = len(td._c_methods), ng = len(td._c_getsets)
+    cdef int kind, idx, mode
+    cdef PyMethodDef *mdefs = NULL
+    cdef PyGetSetDef *gdefs = NULL
+    cdef _GetSetClosure *c
+    if nm:
+        mdefs = <PyMethodDef *>PyMem_Malloc((nm + 1) * sizeof(PyMethodDef))
+        if mdefs == NULL:
+            raise MemoryError()
+        memset(mdefs, 0, (nm + 1) * sizeof(PyMethodDef))
+        _block_add(b, -1, 0, mdefs)
+        k = 0
+        for name_b, impl, flags, doc_b in td._c_methods:
+            kind, mode = _METH_KINDS[flags]
+            name = name_b.decode()
+            _block_add(b, -3, 0, NULL)             # reserve first: never leak an entry
+            idx = _entry_alloc(kind, <void *><size_t>impl, <PyObject *>state)
+            if idx < 0:
+                fallbacks.append((name, _make_ccallable(
+                    CMethod, impl, mode, 0, state, name, qual_prefix + name, modname,
+                    doc_b.decode() if doc_b is not None else None)))
+                continue
+            b.citems[b.n_citems - 1].kind = kind
+            b.citems[b.n_citems - 1].index = idx
+            mdefs[k].ml_name = <bytes>name_b
+            mdefs[k].ml_meth = hps_trampolines[kind][idx]
+            mdefs[k].ml_flags = flags
+            if doc_b is not None:
+                mdefs[k].ml_doc = <bytes>doc_b
+            k += 1
+        if k:
+            extra[n].slot = Py_tp_methods
+            extra[n].pfunc = mdefs
+            n += 1
+    for slot, impl in td._c_slots:
+        slot_id, kind, adapters = _C_SLOTS[slot]
+        _block_add(b, -3, 0, NULL)
+        idx = _entry_alloc(kind, <void *><size_t>impl, <PyObject *>state)
+        if idx < 0:
+            for dunder, mode, variant in adapters:
+                fallbacks.append((dunder, _make_ccallable(
+                    CMethod, impl, mode, variant, state, dunder, qual_prefix + dunder,
+                    modname, None)))
+            continue
+        b.citems[b.n_citems - 1].kind = kind
+        b.citems[b.n_citems - 1].index = idx
+        extra[n].slot = slot_id
+        extra[n].pfunc = hps_trampolines[kind][idx]
+        n += 1
+    if ng:
+        gdefs = <PyGetSetDef *>PyMem_Malloc((ng + 1) * sizeof(PyGetSetDef))
+        if gdefs == NULL:
+            raise MemoryError()
+        memset(gdefs, 0, (ng + 1) * sizeof(PyGetSetDef))
+        _block_add(b, -1, 0, gdefs)
+        for k in range(ng):
+            name_b, get, set_, doc_b = td._c_getsets[k]
+            _block_add(b, -3, 0, NULL)             # reserve first: never leak
+            c = <_GetSetClosure *>PyMem_Malloc(sizeof(_GetSetClosure))
+            if c == NULL:
+                raise MemoryError()
+            c.get = <void *><size_t>get
+            c.set = <void *><size_t>set_
+            c.state = <PyObject *>state
+            Py_INCREF(state)
+            b.citems[b.n_citems - 1].kind = -2
+            b.citems[b.n_citems - 1].ptr = c
+            gdefs[k].name = <bytes>name_b
+            gdefs[k].get = <void *>_gs_get
+            gdefs[k].set = <void *>_gs_set if set_ else NULL
+            if doc_b is not None:
+                gdefs[k].doc = <bytes>doc_b
+            gdefs[k].closure = c
+        extra[n].slot = Py_tp_getset
+        extra[n].pfunc = gdefs
+        n += 1
+    return n
+
+
 def _make_type(TypeDef td, module, str modname, ModuleState state, list objects):
     layout = _layout_type(td, objects)
     if isinstance(td._base, TypeDef):
@@ -1218,11 +1290,24 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
         # On 3.10 tp_name points into this buffer: it lives as long as the TypeDef.
         fullname = td._spec_names[modname] = f"{modname}.{td.name}".encode()
     doc_b = td._doc.encode() if isinstance(td._doc, str) else None
-    cls = _new_heap_type(fullname, module, bases, (<PyTypeObject_ *>layout).tp_basicsize,
-                         NULL, False, doc_b)
+    qual_prefix = td.name + "."
+    cdef _Block *b = <_Block *>PyModule_GetState(<PyObject *>module)
+    cdef Py_ssize_t n_extra = 0
+    cdef PyType_Slot *extra = <PyType_Slot *>PyMem_Malloc(
+        (len(td._c_slots) + 2) * sizeof(PyType_Slot))
+    if extra == NULL:
+        raise MemoryError()
+    fallbacks = []
+    try:
+        n_extra = _c_members(td, b, state, modname, qual_prefix, extra, fallbacks)
+        cls = _new_heap_type(fullname, module, bases, (<PyTypeObject_ *>layout).tp_basicsize,
+                             NULL, False, doc_b, 0, extra, n_extra)
+    finally:
+        PyMem_Free(extra)
     if td._doc is None:
         cls.__doc__ = None
-    qual_prefix = td.name + "."
+    for attr, value in fallbacks:
+        setattr(cls, attr, value)
     for attr, value in td._members:
         if isinstance(value, _PropertyMember):
             value = _make_property(value, state, attr, qual_prefix + attr, modname)
@@ -1366,3 +1451,574 @@ def unregister(fullname):
     finder = _finder()
     if finder.registry.pop(fullname, None) is None:
         raise KeyError(fullname)
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. The cimport API: C-level implementations (declared in _core.pxd, re-exported by
+#    hpystate/state.pxd)
+# ---------------------------------------------------------------------------------------------
+#
+# Methods and slots reach their state through per-binding trampolines (_trampolines.h,
+# generated by tools/gen_trampolines.py): the binding gets entry i of its kind's table and
+# its C function pointer is trampoline i, which calls ``impl(entry.state, ...)``. Module
+# functions are vectorcall objects carrying the state; getters/setters get a closure.
+# When a table is exhausted the binding is installed the slower, equally correct way:
+# a C-level descriptor under the method or dunder name(s), dispatched by CPython's own slot
+# functions (see docs/cimport.md).
+
+cdef unsigned char _used[14][128]       # [HPS_NKINDS][HPS_PER_KIND], guarded by hps_lock
+cdef int _limit = 128                   # usable entries per kind (tests lower it)
+
+assert HPS_NKINDS == 14 and HPS_PER_KIND == 128, "regenerate _trampolines.h and update"
+
+
+cdef int _entry_alloc(int kind, void *impl, PyObject *state) noexcept:
+    cdef int i
+    cdef int found = -1
+    hps_lock()
+    for i in range(_limit):
+        if not _used[kind][i]:
+            _used[kind][i] = 1
+            found = i
+            break
+    hps_unlock()
+    if found >= 0:
+        Py_INCREF(<object>state)
+        hps_entries[kind][found].state = state
+        hps_entries[kind][found].impl = impl
+    return found
+
+
+cdef void _entry_release(int kind, int i) noexcept:
+    cdef PyObject *state = hps_entries[kind][i].state
+    hps_entries[kind][i].state = NULL
+    hps_entries[kind][i].impl = NULL
+    hps_lock()
+    _used[kind][i] = 0
+    hps_unlock()
+    Py_XDECREF(state)
+
+
+def _trampoline_limit(limit=None):
+    """Testing hook: the number of usable trampolines per kind (set it to force the
+    fallback path); returns the previous value."""
+    global _limit
+    old = _limit
+    if limit is not None:
+        if not 0 <= limit <= HPS_PER_KIND:
+            raise ValueError(f"limit must be between 0 and {HPS_PER_KIND}")
+        _limit = limit
+    return old
+
+
+def _trampolines_in_use():
+    """Testing hook: the number of allocated entries per kind."""
+    cdef int k, i, n
+    out = []
+    hps_lock()
+    for k in range(HPS_NKINDS):
+        n = 0
+        for i in range(HPS_PER_KIND):
+            n += _used[k][i]
+        out.append(n)
+    hps_unlock()
+    return out
+
+
+ctypedef struct _GetSetClosure:
+    void *get
+    void *set
+    PyObject *state
+
+
+cdef int _block_add(_Block *b, int kind, int index, void *ptr) except -1:
+    cdef _CItem *items
+    cdef Py_ssize_t cap
+    if b.n_citems == b.cap_citems:
+        cap = b.cap_citems * 2 + 8
+        items = <_CItem *>PyMem_Realloc(b.citems, cap * sizeof(_CItem))
+        if items == NULL:
+            raise MemoryError()
+        b.citems = items
+        b.cap_citems = cap
+    b.citems[b.n_citems].kind = kind
+    b.citems[b.n_citems].index = index
+    b.citems[b.n_citems].ptr = ptr
+    b.n_citems += 1
+    return 0
+
+
+cdef int _block_traverse_c(_Block *b, visitproc visit, void *arg) noexcept:
+    cdef Py_ssize_t j
+    cdef int r
+    cdef PyObject *state
+    for j in range(b.n_citems):
+        state = NULL
+        if b.citems[j].kind >= 0:
+            state = hps_entries[b.citems[j].kind][b.citems[j].index].state
+        elif b.citems[j].kind == -2:
+            state = (<_GetSetClosure *>b.citems[j].ptr).state
+        if state != NULL:
+            r = visit(state, arg)
+            if r:
+                return r
+    return 0
+
+
+cdef void _block_free_c(_Block *b) noexcept:
+    cdef Py_ssize_t j
+    cdef _CItem *items = b.citems
+    cdef Py_ssize_t n = b.n_citems
+    cdef _GetSetClosure *c
+    b.citems = NULL
+    b.n_citems = b.cap_citems = 0
+    for j in range(n):
+        if items[j].kind >= 0:
+            _entry_release(items[j].kind, items[j].index)
+        elif items[j].kind == -2:
+            c = <_GetSetClosure *>items[j].ptr
+            Py_XDECREF(c.state)
+            PyMem_Free(c)
+        else:
+            PyMem_Free(items[j].ptr)
+    PyMem_Free(items)
+
+
+# -- calling C implementations from Python (module functions and fallbacks) --------------------
+
+cdef enum _Mode:
+    M_NOARGS, M_O, M_FASTCALL, M_FASTCALL_KW           # module functions / methods
+    S_UNARY, S_ITERNEXT, S_BINARY_L, S_BINARY_R, S_TERNARY_L, S_TERNARY_R, S_RICHCMP
+    S_INQUIRY, S_HASH, S_LEN, S_SSIZEARG, S_OBJOBJ, S_SETITEM, S_DELITEM, S_CALL, S_INIT
+
+
+cdef class _CCallable(_Binding):
+    """A C implementation bound to a state: module functions (no ``self``) and, as
+    ``CMethod``, methods and slot adapters (``self`` is the first argument)."""
+    cdef void *_vectorcall
+    cdef void *_cimpl
+    cdef int _mode
+    cdef int _variant               # the comparison op for S_RICHCMP
+    cdef bint _has_self
+    cdef object _doc_str
+
+    def __cinit__(self):
+        self._vectorcall = <void *>_c_vectorcall
+
+
+cdef object _arity_error(_CCallable f, str expected, Py_ssize_t given):
+    raise TypeError(f"{f._qualname}() takes {expected} ({given} given)")
+
+
+cdef object _kw_tuple_to_dict(PyObject **args, Py_ssize_t nargs, PyObject *kwnames):
+    if kwnames == NULL:
+        return None
+    d = {}
+    cdef Py_ssize_t i
+    names = <tuple><object>kwnames
+    for i in range(len(names)):
+        d[names[i]] = <object>args[nargs + i]
+    return d
+
+
+cdef object _c_call(_CCallable f, PyObject **args, Py_ssize_t nargs, PyObject *kwnames):
+    """Slow-path dispatch (fallbacks, module functions' argument checks) with Python
+    semantics; returns a new object or raises."""
+    cdef PyObject *st = <PyObject *>f._state
+    cdef PyObject *r = NULL
+    cdef PyObject *self = NULL
+    cdef int ir
+    cdef Py_ssize_t sr
+    cdef Py_hash_t hr
+    cdef int mode = f._mode
+    if f._has_self:
+        if nargs < 1:
+            raise TypeError(f"{f._qualname}() needs an argument")
+        self = args[0]
+        args += 1
+        nargs -= 1
+    if kwnames != NULL and PyTuple_GET_SIZE(kwnames) and mode not in (M_FASTCALL_KW, S_CALL,
+                                                                      S_INIT):
+        raise TypeError(f"{f._qualname}() takes no keyword arguments")
+    if mode == M_NOARGS or mode == S_UNARY or mode == S_ITERNEXT or mode == S_INQUIRY or \
+            mode == S_HASH or mode == S_LEN:
+        if nargs != 0:
+            _arity_error(f, "no arguments", nargs)
+    elif mode == M_O or mode == S_BINARY_L or mode == S_BINARY_R or mode == S_RICHCMP or \
+            mode == S_SSIZEARG or mode == S_OBJOBJ or mode == S_DELITEM:
+        if nargs != 1:
+            _arity_error(f, "exactly one argument", nargs)
+    elif mode == S_SETITEM:
+        if nargs != 2:
+            _arity_error(f, "exactly two arguments", nargs)
+    elif mode == S_TERNARY_L or mode == S_TERNARY_R:
+        if nargs not in (1, 2):
+            _arity_error(f, "1 or 2 arguments", nargs)
+
+    if mode == M_NOARGS:
+        r = (<hps_meth_noargs_impl>f._cimpl)(st, self) if self != NULL else \
+            (<PyObject *(*)(PyObject *)>f._cimpl)(st)
+    elif mode == M_O:
+        r = (<hps_meth_o_impl>f._cimpl)(st, self, args[0]) if self != NULL else \
+            (<PyObject *(*)(PyObject *, PyObject *)>f._cimpl)(st, args[0])
+    elif mode == M_FASTCALL:
+        r = (<hps_meth_fastcall_impl>f._cimpl)(st, self, args, nargs) if self != NULL else \
+            (<PyObject *(*)(PyObject *, PyObject **, Py_ssize_t)>f._cimpl)(st, args, nargs)
+    elif mode == M_FASTCALL_KW:
+        r = (<hps_meth_fastcall_kw_impl>f._cimpl)(st, self, args, nargs, kwnames) \
+            if self != NULL else \
+            (<PyObject *(*)(PyObject *, PyObject **, Py_ssize_t, PyObject *)>f._cimpl)(
+                st, args, nargs, kwnames)
+    elif mode == S_UNARY:
+        r = (<hps_unary_impl>f._cimpl)(st, self)
+    elif mode == S_ITERNEXT:
+        r = (<hps_unary_impl>f._cimpl)(st, self)
+        if r == NULL and not PyErr_Occurred():
+            raise StopIteration
+    elif mode == S_BINARY_L:
+        r = (<hps_binary_impl>f._cimpl)(st, self, args[0])
+    elif mode == S_BINARY_R:
+        r = (<hps_binary_impl>f._cimpl)(st, args[0], self)
+    elif mode == S_TERNARY_L or mode == S_TERNARY_R:
+        third = <object>args[1] if nargs == 2 else None
+        if mode == S_TERNARY_L:
+            r = (<hps_ternary_impl>f._cimpl)(st, self, args[0], <PyObject *>third)
+        else:
+            r = (<hps_ternary_impl>f._cimpl)(st, args[0], self, <PyObject *>third)
+    elif mode == S_RICHCMP:
+        r = (<hps_richcmp_impl>f._cimpl)(st, self, args[0], f._variant)
+    elif mode == S_INQUIRY:
+        ir = (<hps_inquiry_impl>f._cimpl)(st, self)
+        if ir < 0:
+            return _propagate()
+        return ir != 0
+    elif mode == S_HASH:
+        hr = (<hps_hash_impl>f._cimpl)(st, self)
+        if hr == -1 and PyErr_Occurred():
+            return _propagate()
+        return hr
+    elif mode == S_LEN:
+        sr = (<hps_len_impl>f._cimpl)(st, self)
+        if sr < 0:
+            return _propagate()
+        return sr
+    elif mode == S_SSIZEARG:
+        sr = PyNumber_AsSsize_t(<object>args[0], IndexError)
+        r = (<hps_ssizearg_impl>f._cimpl)(st, self, sr)
+    elif mode == S_OBJOBJ:
+        ir = (<hps_objobj_impl>f._cimpl)(st, self, args[0])
+        if ir < 0:
+            return _propagate()
+        return ir != 0
+    elif mode == S_SETITEM or mode == S_DELITEM:
+        ir = (<hps_objobjarg_impl>f._cimpl)(st, self, args[0],
+                                             args[1] if mode == S_SETITEM else NULL)
+        if ir < 0:
+            return _propagate()
+        return None
+    elif mode == S_CALL or mode == S_INIT:
+        argtuple = tuple([<object>args[i] for i in range(nargs)])
+        kwargs = _kw_tuple_to_dict(args, nargs, kwnames)
+        if mode == S_CALL:
+            r = (<hps_ternary_impl>f._cimpl)(st, self, <PyObject *>argtuple,
+                                             <PyObject *>kwargs if kwargs is not None else NULL)
+        else:
+            ir = (<hps_objobjarg_impl>f._cimpl)(st, self, <PyObject *>argtuple,
+                                                 <PyObject *>kwargs if kwargs is not None
+                                                 else NULL)
+            if ir < 0:
+                return _propagate()
+            return None
+    if r == NULL:
+        return _propagate()
+    return _steal(r)
+
+
+cdef object _propagate():
+    """Re-raise the exception a C implementation set (SystemError if it set none)."""
+    return hps_pending_error()
+
+
+cdef inline object _steal(PyObject *r):
+    obj = <object>r
+    Py_XDECREF(r)
+    return obj
+
+
+cdef PyObject *_c_vectorcall(PyObject *callable, PyObject **args, size_t nargsf,
+                             PyObject *kwnames) except NULL:
+    cdef _CCallable f = <_CCallable>callable
+    cdef Py_ssize_t nargs = PyVectorcall_NARGS(nargsf)
+    cdef bint nokw = kwnames == NULL or PyTuple_GET_SIZE(kwnames) == 0
+    # Fast paths for module functions: argument check, then the impl.
+    if not f._has_self:
+        if f._mode == M_NOARGS and nargs == 0 and nokw:
+            return (<PyObject *(*)(PyObject *)>f._cimpl)(<PyObject *>f._state)
+        if f._mode == M_O and nargs == 1 and nokw:
+            return (<PyObject *(*)(PyObject *, PyObject *)>f._cimpl)(<PyObject *>f._state,
+                                                                     args[0])
+        if f._mode == M_FASTCALL and nokw:
+            return (<PyObject *(*)(PyObject *, PyObject **, Py_ssize_t)>f._cimpl)(
+                <PyObject *>f._state, args, nargs)
+        if f._mode == M_FASTCALL_KW:
+            return (<PyObject *(*)(PyObject *, PyObject **, Py_ssize_t, PyObject *)>f._cimpl)(
+                <PyObject *>f._state, args, nargs, kwnames)
+    result = _c_call(f, args, nargs, kwnames)
+    Py_INCREF(result)
+    return <PyObject *>result
+
+
+@cython.final
+cdef class CFunction(_CCallable):
+    # A module function implemented in C: ``m.f(*a)`` calls ``impl(state, ...)`` by its
+    # calling convention (METH_NOARGS, METH_O, METH_FASTCALL[|METH_KEYWORDS]).
+
+    @property
+    def __module__(self):
+        return self._modname
+
+    @property
+    def __doc__(self):
+        return self._doc_str
+
+    def __repr__(self):
+        return f"<hpystate C function {self._modname}.{self._qualname}>"
+
+    def __reduce__(self):
+        return self._qualname
+
+
+@cython.final
+cdef class CMethod(_CCallable):
+    # A C-level method or slot adapter installed on a type as a method descriptor: the
+    # fallback when a trampoline table is exhausted (docs/cimport.md).
+
+    @property
+    def __module__(self):
+        return self._modname
+
+    @property
+    def __doc__(self):
+        return self._doc_str
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        return PyMethod_New(self, instance)
+
+    def __repr__(self):
+        return f"<hpystate C method {self._qualname} of module {self._modname!r}>"
+
+
+cdef Py_ssize_t _c_vectorcall_offset() except -1:
+    cdef _CCallable probe = CFunction.__new__(CFunction)
+    return <Py_ssize_t>(<char *>&probe._vectorcall - <char *><PyObject *>probe)
+
+
+_enable_vectorcall(CFunction, _c_vectorcall_offset(), 0)
+_enable_vectorcall(CMethod, _c_vectorcall_offset(), Py_TPFLAGS_METHOD_DESCRIPTOR)
+
+
+cdef _CCallable _make_ccallable(type kind, size_t impl, int mode, int variant, state,
+                                str name, str qualname, str modname, doc):
+    cdef _CCallable f = kind.__new__(kind)
+    f._cimpl = <void *>impl
+    f._mode = mode
+    f._variant = variant
+    f._has_self = kind is CMethod
+    f._state = state
+    f._name = name
+    f._qualname = qualname
+    f._modname = modname
+    f._doc_str = doc
+    return f
+
+
+# -- registration ---------------------------------------------------------------------------
+
+cdef dict _METH_KINDS = {}          # METH_* flags -> (trampoline kind, mode)
+_METH_KINDS[METH_NOARGS] = (HPS_K_METH_NOARGS, M_NOARGS)
+_METH_KINDS[METH_O] = (HPS_K_METH_O, M_O)
+_METH_KINDS[METH_FASTCALL] = (HPS_K_METH_FASTCALL, M_FASTCALL)
+_METH_KINDS[METH_FASTCALL | METH_KEYWORDS] = (HPS_K_METH_FASTCALL_KW, M_FASTCALL_KW)
+
+_UNARY_SLOTS = {"nb_negative": "__neg__", "nb_positive": "__pos__", "nb_absolute": "__abs__",
+                "nb_invert": "__invert__", "nb_int": "__int__", "nb_float": "__float__",
+                "nb_index": "__index__", "tp_repr": "__repr__", "tp_str": "__str__",
+                "tp_iter": "__iter__"}
+_BINARY_SLOTS = {"nb_add": "add", "nb_subtract": "sub", "nb_multiply": "mul",
+                 "nb_remainder": "mod", "nb_divmod": "divmod", "nb_lshift": "lshift",
+                 "nb_rshift": "rshift", "nb_and": "and", "nb_xor": "xor", "nb_or": "or",
+                 "nb_floor_divide": "floordiv", "nb_true_divide": "truediv",
+                 "nb_matrix_multiply": "matmul"}
+
+
+def _c_slot_table():
+    """slot name -> (type slot id, trampoline kind, [(dunder, fallback mode, variant)])."""
+    t = {}
+    ids = {
+        "nb_negative": Py_nb_negative, "nb_positive": Py_nb_positive,
+        "nb_absolute": Py_nb_absolute, "nb_invert": Py_nb_invert, "nb_int": Py_nb_int,
+        "nb_float": Py_nb_float, "nb_index": Py_nb_index, "tp_repr": Py_tp_repr,
+        "tp_str": Py_tp_str, "tp_iter": Py_tp_iter,
+        "nb_add": Py_nb_add, "nb_subtract": Py_nb_subtract, "nb_multiply": Py_nb_multiply,
+        "nb_remainder": Py_nb_remainder, "nb_divmod": Py_nb_divmod,
+        "nb_lshift": Py_nb_lshift, "nb_rshift": Py_nb_rshift, "nb_and": Py_nb_and,
+        "nb_xor": Py_nb_xor, "nb_or": Py_nb_or, "nb_floor_divide": Py_nb_floor_divide,
+        "nb_true_divide": Py_nb_true_divide, "nb_matrix_multiply": Py_nb_matrix_multiply,
+        "nb_inplace_add": Py_nb_inplace_add, "nb_inplace_subtract": Py_nb_inplace_subtract,
+        "nb_inplace_multiply": Py_nb_inplace_multiply,
+        "nb_inplace_remainder": Py_nb_inplace_remainder,
+        "nb_inplace_lshift": Py_nb_inplace_lshift, "nb_inplace_rshift": Py_nb_inplace_rshift,
+        "nb_inplace_and": Py_nb_inplace_and, "nb_inplace_xor": Py_nb_inplace_xor,
+        "nb_inplace_or": Py_nb_inplace_or,
+        "nb_inplace_floor_divide": Py_nb_inplace_floor_divide,
+        "nb_inplace_true_divide": Py_nb_inplace_true_divide,
+        "nb_inplace_matrix_multiply": Py_nb_inplace_matrix_multiply,
+    }
+    for name, dunder in _UNARY_SLOTS.items():
+        t[name] = (ids[name], HPS_K_UNARY, [(dunder, S_UNARY, 0)])
+    for name, op in _BINARY_SLOTS.items():
+        t[name] = (ids[name], HPS_K_BINARY, [(f"__{op}__", S_BINARY_L, 0),
+                                              (f"__r{op}__", S_BINARY_R, 0)])
+        if op != "divmod":
+            iname = name.replace("nb_", "nb_inplace_")
+            t[iname] = (ids[iname], HPS_K_BINARY, [(f"__i{op}__", S_BINARY_L, 0)])
+    t["nb_power"] = (Py_nb_power, HPS_K_TERNARY, [("__pow__", S_TERNARY_L, 0),
+                                                  ("__rpow__", S_TERNARY_R, 0)])
+    t["nb_inplace_power"] = (Py_nb_inplace_power, HPS_K_TERNARY,
+                             [("__ipow__", S_TERNARY_L, 0)])
+    t["tp_iternext"] = (Py_tp_iternext, HPS_K_UNARY, [("__next__", S_ITERNEXT, 0)])
+    t["tp_call"] = (Py_tp_call, HPS_K_TERNARY, [("__call__", S_CALL, 0)])
+    t["tp_richcompare"] = (Py_tp_richcompare, HPS_K_RICHCMP,
+                           [(d, S_RICHCMP, op) for op, d in enumerate(
+                               ("__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__"))])
+    t["nb_bool"] = (Py_nb_bool, HPS_K_INQUIRY, [("__bool__", S_INQUIRY, 0)])
+    t["tp_hash"] = (Py_tp_hash, HPS_K_HASH, [("__hash__", S_HASH, 0)])
+    t["sq_length"] = (Py_sq_length, HPS_K_LEN, [("__len__", S_LEN, 0)])
+    t["mp_length"] = (Py_mp_length, HPS_K_LEN, [("__len__", S_LEN, 0)])
+    t["sq_item"] = (Py_sq_item, HPS_K_SSIZEARG, [("__getitem__", S_SSIZEARG, 0)])
+    t["mp_subscript"] = (Py_mp_subscript, HPS_K_BINARY, [("__getitem__", S_BINARY_L, 0)])
+    t["sq_contains"] = (Py_sq_contains, HPS_K_OBJOBJ, [("__contains__", S_OBJOBJ, 0)])
+    t["mp_ass_subscript"] = (Py_mp_ass_subscript, HPS_K_OBJOBJARG,
+                             [("__setitem__", S_SETITEM, 0), ("__delitem__", S_DELITEM, 0)])
+    t["tp_init"] = (Py_tp_init, HPS_K_OBJOBJARG, [("__init__", S_INIT, 0)])
+    return t
+
+
+_C_SLOTS = _c_slot_table()
+
+
+cdef int _check_open(ModuleDef mod, str what) except -1:
+    if mod._frozen:
+        raise TypeError(f"cannot add {what} to ModuleDef {mod.name!r}: it is frozen since "
+                        "its first module instance was created")
+    return 0
+
+
+cdef int _check_impl(void *impl, str what) except -1:
+    if impl == NULL:
+        raise ValueError(f"{what}: the implementation pointer is NULL")
+    return 0
+
+
+cdef bytes _opt_bytes(str s):
+    return s.encode() if s is not None else None
+
+
+cdef int add_function(ModuleDef mod, str name, void *impl, int flags,
+                      str doc=None) except -1:
+    """Add module function ``name`` implemented in C: ``impl(state)``, ``impl(state, arg)``,
+    ``impl(state, args, nargs)`` or ``impl(state, args, nargs, kwnames)`` for ``flags``
+    METH_NOARGS, METH_O, METH_FASTCALL, METH_FASTCALL | METH_KEYWORDS."""
+    _check_impl(impl, f"function {name!r}")
+    if flags not in _METH_KINDS:
+        raise ValueError(f"function {name!r}: flags must be METH_NOARGS, METH_O, "
+                         f"METH_FASTCALL or METH_FASTCALL | METH_KEYWORDS, not {flags:#x}")
+    mod._claim_name(name, "function")
+    cdef FunctionDef fd = FunctionDef.__new__(FunctionDef)
+    fd.moddef = mod
+    fd.name = name
+    fd.impl = None
+    fd._cimpl = <size_t>impl
+    fd._cmode = _METH_KINDS[flags][1]
+    fd._cdoc = doc
+    mod._functions.append(fd)
+    return 0
+
+
+cdef set _type_names(TypeDef tp):
+    names = {attr for attr, _ in tp._members} | set(tp._slots)
+    names.update(n.decode() for n, _, _, _ in tp._c_methods)
+    names.update(n.decode() for n, _, _, _ in tp._c_getsets)
+    return names
+
+
+cdef int add_method(TypeDef tp, str name, void *impl, int flags, str doc=None) except -1:
+    """Add method ``name`` implemented in C to a type: ``impl(state, self)``,
+    ``impl(state, self, arg)``, ``impl(state, self, args, nargs)`` or
+    ``impl(state, self, args, nargs, kwnames)`` for ``flags`` as for add_function."""
+    _check_open(tp.moddef, f"method {name!r}")
+    _check_impl(impl, f"method {tp.name}.{name}")
+    _check_identifier(name, "method name")
+    if flags not in _METH_KINDS:
+        raise ValueError(f"method {tp.name}.{name}: flags must be METH_NOARGS, METH_O, "
+                         f"METH_FASTCALL or METH_FASTCALL | METH_KEYWORDS, not {flags:#x}")
+    if name in _type_names(tp):
+        raise ValueError(f"type {tp.name!r}: duplicate member name {name!r}")
+    tp._c_methods.append((name.encode(), <size_t>impl, flags, _opt_bytes(doc)))
+    return 0
+
+
+cdef int add_slot(TypeDef tp, str slot, void *impl) except -1:
+    """Implement type slot ``slot`` (a C slot name such as ``"nb_add"``) in C, with the
+    slot's own C semantics and ``state`` first (see docs/cimport.md for the signatures)."""
+    _check_open(tp.moddef, f"slot {slot!r}")
+    _check_impl(impl, f"slot {tp.name}.{slot}")
+    entry = _C_SLOTS.get(slot)
+    if entry is None:
+        close = _difflib.get_close_matches(str(slot), list(_C_SLOTS), n=3)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise ValueError(f"type {tp.name!r}: unknown or unsupported C slot {slot!r}{hint}")
+    for other, _ in tp._c_slots:
+        if other == slot or (_C_SLOTS[other][0] == entry[0]):
+            raise ValueError(f"type {tp.name!r}: slot {slot!r} is already implemented")
+    dunders = {d for d, _, _ in entry[2]}
+    taken = dunders & {attr for attr, _ in tp._members}
+    if taken:
+        raise ValueError(f"type {tp.name!r}: C slot {slot!r} conflicts with Python-level "
+                         f"{', '.join(sorted(taken))}")
+    for other, _ in tp._c_slots:
+        if dunders & {d for d, _, _ in _C_SLOTS[other][2]}:
+            raise ValueError(f"type {tp.name!r}: C slots {other!r} and {slot!r} both "
+                             f"implement {', '.join(sorted(dunders))}")
+    tp._c_slots.append((slot, <size_t>impl))
+    return 0
+
+
+cdef int add_getset(TypeDef tp, str name, void *get, void *set, str doc=None) except -1:
+    """Add attribute ``name`` with C getter ``get(state, self)`` and optional setter
+    ``set(state, self, value)`` (returns 0, or -1 with an exception)."""
+    _check_open(tp.moddef, f"attribute {name!r}")
+    _check_impl(get, f"getter {tp.name}.{name}")
+    _check_identifier(name, "attribute name")
+    if name in _type_names(tp):
+        raise ValueError(f"type {tp.name!r}: duplicate member name {name!r}")
+    tp._c_getsets.append((name.encode(), <size_t>get, <size_t>set, _opt_bytes(doc)))
+    return 0
+
+
+ctypedef PyObject *(*_getter_impl)(PyObject *state, PyObject *self)
+ctypedef int (*_setter_impl)(PyObject *state, PyObject *self, PyObject *value)
+
+
+cdef PyObject *_gs_get(PyObject *self, void *closure) noexcept:
+    cdef _GetSetClosure *c = <_GetSetClosure *>closure
+    return (<_getter_impl>c.get)(c.state, self)
+
+
+cdef int _gs_set(PyObject *self, PyObject *value, void *closure) except -1:
+    cdef _GetSetClosure *c = <_GetSetClosure *>closure
+    if value == NULL:
+        raise AttributeError("cannot delete this attribute")
+    return (<_setter_impl>c.set)(c.state, self, value)
