@@ -21,6 +21,8 @@ See README.md and docs/.
 """
 
 from hpystate._core import (
+    CFunction,
+    CMethod,
     ExceptionDef,
     FunctionDef,
     Loader,
@@ -43,6 +45,8 @@ from hpystate._core import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "CFunction",
+    "CMethod",
     "ExceptionDef",
     "FunctionDef",
     "Loader",

@@ -1,4 +1,6 @@
 from hpystate._core import (
+    CFunction as CFunction,
+    CMethod as CMethod,
     ExceptionDef as ExceptionDef,
     FunctionDef as FunctionDef,
     Loader as Loader,

@@ -26,6 +26,18 @@ class StateFunction(_StateCallable): ...
 class StateMethod(_StateCallable):
     def __get__(self, instance: object, owner: type | None = ...) -> Any: ...
 
+class _CCallable:
+    __name__: str
+    __qualname__: str
+    __module__: str
+    __hpystate_state__: ModuleState
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+
+class CFunction(_CCallable): ...
+
+class CMethod(_CCallable):
+    def __get__(self, instance: object, owner: type | None = ...) -> Any: ...
+
 class StateProperty:
     __name__: str
     __qualname__: str

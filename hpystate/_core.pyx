@@ -457,16 +457,22 @@ class _Member:
 def _check_in_class_body(kind, impl):
     """Definition-time check that a member decorator is used inside a class body.
 
-    Only the clear misuse is rejected: a decorator run directly by module-level or function
-    code written in Python. (Class bodies compiled by Cython run without Python frames;
-    their decorators are recognised when ``@mod.type`` consumes them.)"""
+    Only the clear misuse is rejected: a decorator run directly by the module-level or
+    function code (written in Python) that defines the implementation. Class bodies compiled
+    by Cython run without Python frames; their markers are checked when ``@mod.type``
+    consumes them, and an unconsumed marker fails when used."""
     _check_callable(impl, f"@hpystate.{kind} implementation")
     f = _sys._getframe(0)
     while f is not None and f.f_globals.get("__name__", "").startswith("hpystate"):
         f = f.f_back
-    if f is None or f.f_code.co_filename.startswith("<frozen"):
+    if f is None:
         return
     code = f.f_code
+    # Only judge the frame that created ``impl`` (its code is one of the frame's constants):
+    # a Cython-compiled class body runs without a frame of its own, and its functions'
+    # code objects belong to no Python frame.
+    if getattr(impl, "__code__", None) not in code.co_consts:
+        return
     in_class_body = ("__qualname__" in f.f_locals and "__module__" in f.f_locals
                      and f.f_locals is not f.f_globals and not (code.co_flags & 0x1))
     if not in_class_body:

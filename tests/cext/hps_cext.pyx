@@ -1,0 +1,201 @@
+# cython: language_level=3
+"""Test extension for the cimport API: C-level functions, methods, slots and getsets,
+mixed with Python-level members on the same type. Built by tests/test_cimport.py against
+the installed hpystate."""
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF
+
+import hpystate
+from hpystate.state cimport (
+    ModuleState, ModuleDef, TypeDef, add_function, add_method, add_slot, add_getset,
+    METH_NOARGS, METH_O, METH_FASTCALL, METH_KEYWORDS,
+)
+
+
+cdef class St(ModuleState):
+    cdef public long calls
+    cdef public list log
+
+    def __init__(self):
+        self.calls = 0
+        self.log = []
+
+
+defn = hpystate.ModuleDef("hps_cext", state=St)
+
+# -- module functions -------------------------------------------------------------------------
+
+cdef object f_noargs(St st):
+    st.calls += 1
+    return st
+
+cdef object f_o(St st, object x):
+    return (st, x)
+
+cdef object f_fast(St st, PyObject **args, Py_ssize_t nargs):
+    return (st, tuple([<object>args[i] for i in range(nargs)]))
+
+cdef object f_fastkw(St st, PyObject **args, Py_ssize_t nargs, PyObject *kwnames):
+    kw = <object>kwnames if kwnames != NULL else ()
+    return (st, tuple([<object>args[i] for i in range(nargs)]),
+            {k: <object>args[nargs + i] for i, k in enumerate(kw)})
+
+cdef object f_fail(St st):
+    raise ValueError(f"failed in {st.module.__name__}")
+
+add_function(defn, "noargs", <void *>f_noargs, METH_NOARGS, "Count a call.")
+add_function(defn, "one", <void *>f_o, METH_O)
+add_function(defn, "fast", <void *>f_fast, METH_FASTCALL)
+add_function(defn, "fastkw", <void *>f_fastkw, METH_FASTCALL | METH_KEYWORDS)
+add_function(defn, "fail", <void *>f_fail, METH_NOARGS)
+
+
+# -- a type mixing Python-level and C-level members ----------------------------------------------
+
+@defn.type
+class Box:
+    __slots__ = ("value",)
+
+    @hpystate.slot
+    def __init__(state, self, value=0):
+        self.value = value
+
+    @hpystate.method
+    def pywho(state, self):
+        return state
+
+
+cdef TypeDef BoxT = defn["Box"]
+
+cdef object m_who(St st, object self):
+    return st
+
+cdef object m_o(St st, object self, object x):
+    return (st, x)
+
+cdef object m_fast(St st, object self, PyObject **args, Py_ssize_t nargs):
+    return (st, nargs)
+
+cdef object m_fastkw(St st, object self, PyObject **args, Py_ssize_t nargs, PyObject *kwnames):
+    return (st, nargs, <object>kwnames if kwnames != NULL else ())
+
+add_method(BoxT, "who", <void *>m_who, METH_NOARGS, "The state this method receives.")
+add_method(BoxT, "take", <void *>m_o, METH_O)
+add_method(BoxT, "fast", <void *>m_fast, METH_FASTCALL)
+add_method(BoxT, "fastkw", <void *>m_fastkw, METH_FASTCALL | METH_KEYWORDS)
+
+cdef object s_add(St st, object a, object b):          # C semantics: a or b is the Box
+    return (st, "add", a, b)
+
+cdef object s_iadd(St st, object a, object b):
+    return (st, "iadd", b)
+
+cdef object s_pow(St st, object a, object b, object c):
+    return (st, "pow", a, b, c)
+
+cdef object s_neg(St st, object a):
+    return (st, "neg")
+
+cdef object s_repr(St st, object a):
+    return f"CBox({a.value!r})"
+
+cdef object s_rich(St st, object a, object b, int op):
+    return (st, "cmp", op)
+
+cdef Py_ssize_t s_len(St st, object a) except -1:
+    return 7
+
+cdef Py_hash_t s_hash(St st, object a) except -1:
+    return 4242
+
+cdef int s_bool(St st, object a) except -1:
+    return a.value != 0
+
+cdef int s_contains(St st, object a, object x) except -1:
+    if x == "boom":
+        raise KeyError("boom")
+    return x == a.value
+
+cdef object s_getitem(St st, object a, object key):
+    return (st, "getitem", key)
+
+cdef int s_setitem(St st, object a, object key, PyObject *value) except -1:
+    st.log.append(("set", key, <object>value) if value != NULL else ("del", key))
+    return 0
+
+cdef object s_call(St st, object a, PyObject *args, PyObject *kwargs):
+    return (st, "call", <object>args, <object>kwargs if kwargs != NULL else None)
+
+cdef object s_iter(St st, object a):
+    st.calls = 0
+    return a
+
+cdef PyObject *s_next(St st, object a) noexcept:
+    if st.calls >= 3:
+        return NULL                     # exhausted, no exception set
+    st.calls += 1
+    result = (st, st.calls)
+    Py_INCREF(result)
+    return <PyObject *>result
+
+cdef object g_value(St st, object self):
+    return (st, self.value)
+
+cdef int s_value(St st, object self, object value) except -1:
+    self.value = value
+    st.log.append(("setattr", value))
+    return 0
+
+for slot, impl in [
+        ("nb_add", <size_t>s_add), ("nb_inplace_add", <size_t>s_iadd),
+        ("nb_power", <size_t>s_pow), ("nb_negative", <size_t>s_neg),
+        ("tp_repr", <size_t>s_repr), ("tp_richcompare", <size_t>s_rich),
+        ("mp_length", <size_t>s_len), ("tp_hash", <size_t>s_hash),
+        ("nb_bool", <size_t>s_bool), ("sq_contains", <size_t>s_contains),
+        ("mp_subscript", <size_t>s_getitem), ("mp_ass_subscript", <size_t>s_setitem),
+        ("tp_call", <size_t>s_call), ("tp_iter", <size_t>s_iter),
+        ("tp_iternext", <size_t>s_next)]:
+    add_slot(BoxT, slot, <void *><size_t>impl)
+add_getset(BoxT, "cvalue", <void *>g_value, <void *>s_value, "value, via C")
+add_getset(BoxT, "ro", <void *>g_value, NULL)
+
+
+# -- definition-time errors, reported to the test --------------------------------------------
+
+def bad_registrations():
+    """Each bad C-level registration, with the exception it raised."""
+    out = {}
+    d = hpystate.ModuleDef("hps_cext_bad")
+
+    @d.type
+    class T:
+        @hpystate.slot
+        def __add__(state, self, other):
+            return 0
+
+    cdef TypeDef t = d["T"]
+    cases = {
+        "unknown slot": lambda: add_slot(t, "nb_plus", <void *>s_add),
+        "slot conflicts with Python dunder": lambda: add_slot(t, "nb_add", <void *>s_add),
+        "bad flags": lambda: add_method(t, "m", <void *>m_who, 12345),
+        "NULL impl": lambda: add_method(t, "m", NULL, METH_NOARGS),
+        "bad name": lambda: add_method(t, "not valid", <void *>m_who, METH_NOARGS),
+        "duplicate function": lambda: (add_function(d, "f", <void *>f_o, METH_O),
+                                       add_function(d, "f", <void *>f_o, METH_O)),
+    }
+    for name, fn in cases.items():
+        try:
+            fn()
+        except Exception as exc:
+            out[name] = exc
+    add_slot(t, "tp_richcompare", <void *>s_rich)
+    try:
+        add_slot(t, "tp_richcompare", <void *>s_rich)
+    except Exception as exc:
+        out["slot twice"] = exc
+    d.create()
+    try:
+        add_method(t, "late", <void *>m_who, METH_NOARGS)
+    except Exception as exc:
+        out["after create"] = exc
+    return out

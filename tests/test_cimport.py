@@ -1,0 +1,190 @@
+"""The cimport API: C-level implementations registered from Cython receive their own module
+instance's state, through trampolines or, when a table is exhausted, the fallback path."""
+import gc
+import pathlib
+import subprocess
+import sys
+import textwrap
+import weakref
+
+import pytest
+
+import hpystate
+from hpystate import _core
+
+CEXT = pathlib.Path(__file__).resolve().parent / "cext" / "hps_cext.pyx"
+
+
+@pytest.fixture(scope="module")
+def cext(tmp_path_factory):
+    build = tmp_path_factory.mktemp("cext")
+    (build / "hps_cext.pyx").write_text(CEXT.read_text())
+    script = textwrap.dedent("""
+        from setuptools import setup, Extension
+        from Cython.Build import cythonize
+        setup(script_args=["build_ext", "--inplace", "-q"],
+              ext_modules=cythonize([Extension("hps_cext", ["hps_cext.pyx"])], quiet=True))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=build, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    sys.path.insert(0, str(build))
+    import hps_cext
+    yield hps_cext
+    sys.path.remove(str(build))
+
+
+@pytest.fixture(params=["trampolines", "fallback"])
+def mode(request):
+    old = _core._trampoline_limit(0 if request.param == "fallback" else None)
+    yield request.param
+    _core._trampoline_limit(old)
+
+
+@pytest.fixture
+def pair(cext, mode):
+    m1, m2 = cext.defn.create(), cext.defn.create()
+    return m1, m2, hpystate.state_of(m1), hpystate.state_of(m2)
+
+
+def test_module_functions(pair):
+    m1, m2, s1, s2 = pair
+    assert isinstance(m1.noargs, hpystate.CFunction)
+    assert m1.noargs() is s1 and m2.noargs() is s2 and s1.calls == 1
+    assert m1.one(5) == (s1, 5)
+    assert m1.fast(1, 2) == (s1, (1, 2))
+    assert m1.fastkw(1, a=2) == (s1, (1,), {"a": 2})
+    assert m1.noargs.__doc__ == "Count a call."
+    assert m1.noargs.__module__ == "hps_cext" and m1.noargs.__name__ == "noargs"
+    with pytest.raises(TypeError, match=r"noargs\(\) takes no arguments \(1 given\)"):
+        m1.noargs(1)
+    with pytest.raises(TypeError, match="exactly one argument"):
+        m1.one()
+    with pytest.raises(TypeError, match="no keyword arguments"):
+        m1.fast(x=1)
+    with pytest.raises(ValueError, match="failed in hps_cext"):
+        m1.fail()
+
+
+def test_methods_and_descriptor_kind(pair, mode):
+    m1, m2, s1, s2 = pair
+    b = m1.Box(3)
+    assert b.who() is s1 and b.pywho() is s1
+    assert b.take(9) == (s1, 9)
+    assert b.fast(1, 2, 3) == (s1, 3)
+    assert b.fastkw(1, k=2) == (s1, 1, ("k",))
+    kind = type(m1.Box.__dict__["who"]).__name__
+    assert kind == ("method_descriptor" if mode == "trampolines" else "CMethod")
+    assert m1.Box.who.__doc__ == "The state this method receives."
+
+
+def test_slots(pair):
+    m1, m2, s1, s2 = pair
+    b = m1.Box(5)
+    assert b + 1 == (s1, "add", b, 1)
+    assert 1 + b == (s1, "add", 1, b)          # the slot's C semantics: b is the 2nd operand
+    x = b
+    x += 2
+    assert x == (s1, "iadd", 2)
+    assert b ** 2 == (s1, "pow", b, 2, None)
+    assert pow(b, 2, 7) == (s1, "pow", b, 2, 7)
+    assert -b == (s1, "neg")
+    assert repr(b) == "CBox(5)"
+    assert (b < 1) == (s1, "cmp", 0) and (b == 1) == (s1, "cmp", 2)
+    assert (b >= 1) == (s1, "cmp", 5)
+    assert len(b) == 7 and hash(b) == 4242
+    assert bool(b) and not m1.Box(0)
+    assert 5 in b and 6 not in b
+    with pytest.raises(KeyError, match="boom"):
+        "boom" in b
+    assert b["k"] == (s1, "getitem", "k")
+    b["k"] = 1
+    del b["k"]
+    assert s1.log == [("set", "k", 1), ("del", "k")]
+    assert b(1, x=2) == (s1, "call", (1,), {"x": 2})
+    assert list(b) == [(s1, 1), (s1, 2), (s1, 3)]
+
+
+def test_getsets(pair):
+    m1, m2, s1, s2 = pair
+    b = m1.Box(1)
+    assert b.cvalue == (s1, 1)
+    b.cvalue = 10
+    assert b.value == 10 and s1.log == [("setattr", 10)]
+    with pytest.raises(AttributeError):
+        del b.cvalue
+    with pytest.raises(AttributeError):
+        b.ro = 1
+    assert m1.Box.cvalue.__doc__ == "value, via C"
+
+
+def test_true_defining_class_for_c_impls(pair):
+    m1, m2, s1, s2 = pair
+
+    class Both(m1.Box, m2.Box):
+        pass
+
+    both = Both(4)
+    assert m2.Box.who(both) is s2 and m1.Box.who(both) is s1 and both.who() is s1
+    assert m2.Box.__add__(both, 1)[0] is s2
+    assert m2.Box.__neg__(both)[0] is s2
+    assert m2.Box.__len__(both) == 7
+    assert m2.Box.cvalue.__get__(both) == (s2, 4)
+    assert both + 1 == (s1, "add", both, 1)
+    deep = m2.Box
+    for i in range(10):
+        deep = type(f"D{i}", (deep,), {})
+    d = deep(2)
+    assert d.who() is s2 and d + 1 == (s2, "add", d, 1) and -d == (s2, "neg")
+
+
+def test_entries_released_with_the_module(cext):
+    gc.collect()
+    before = _core._trampolines_in_use()
+    m = cext.defn.create()
+    during = _core._trampolines_in_use()
+    assert sum(during) - sum(before) == 4 + 15     # 4 methods + 15 slots
+    w = weakref.ref(hpystate.state_of(m))
+    b = m.Box(1)
+    del m
+    gc.collect()
+    assert w() is not None and b.who() is w()      # an instance keeps everything alive
+    del b
+    gc.collect()
+    assert w() is None
+    assert _core._trampolines_in_use() == before
+
+
+def test_partial_exhaustion_mixes_paths_correctly(cext):
+    gc.collect()
+    used = _core._trampolines_in_use()
+    old = _core._trampoline_limit(max(used) + 1)   # one more entry per kind, then fallback
+    try:
+        m1, m2 = cext.defn.create(), cext.defn.create()
+        s1, s2 = hpystate.state_of(m1), hpystate.state_of(m2)
+        b1, b2 = m1.Box(1), m2.Box(2)
+        assert (b1.who(), b2.who()) == (s1, s2)
+        assert (b1 + 0)[0] is s1 and (b2 + 0)[0] is s2
+        assert (b1.fast(1), b2.fast(1)) == ((s1, 1), (s2, 1))
+        kinds = {type(m.Box.__dict__["who"]).__name__ for m in (m1, m2)}
+        assert kinds == {"method_descriptor", "CMethod"}
+    finally:
+        _core._trampoline_limit(old)
+
+
+def test_bad_registrations_fail_at_definition_time(cext):
+    errors = cext.bad_registrations()
+    expect = {
+        "unknown slot": (ValueError, "unknown or unsupported C slot 'nb_plus'"),
+        "slot conflicts with Python dunder": (ValueError, "conflicts with Python-level __add__"),
+        "bad flags": (ValueError, "flags must be METH_NOARGS"),
+        "NULL impl": (ValueError, "implementation pointer is NULL"),
+        "bad name": (ValueError, "valid Python identifier"),
+        "duplicate function": (ValueError, "duplicate name 'f'"),
+        "slot twice": (ValueError, "'tp_richcompare' is already implemented"),
+        "after create": (TypeError, "frozen"),
+    }
+    assert set(errors) == set(expect)
+    for name, (exc_type, text) in expect.items():
+        assert isinstance(errors[name], exc_type), (name, errors[name])
+        assert text in str(errors[name]), (name, str(errors[name]))
