@@ -30,14 +30,14 @@ import concurrent.futures
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import textwrap
 import timeit
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _measure import per_iteration  # noqa: E402
 
 SETUP = textwrap.dedent("""
     import hpystate
@@ -176,39 +176,10 @@ def program(stmt):
     return LOOP.format(setup=SETUP, names=names, stmt=stmt)
 
 
-def real_python():
-    """The interpreter binary itself (valgrind must not measure a pyenv shim or a venv
-    launcher); ``child_env`` gives it this environment's import path."""
-    return os.path.realpath(sys.executable)
-
-
-def child_env():
-    paths = [p for p in sys.path[1:] if p and os.path.isdir(p)]
-    return {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": os.pathsep.join(paths)}
-
-
-def callgrind_total(stmt, n):
-    proc = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-         real_python(), "-c", program(stmt), str(n)],
-        capture_output=True, text=True, env=child_env(),
-        cwd=tempfile.gettempdir())   # never import hpystate from a source checkout
-    if proc.returncode != 0:
-        raise RuntimeError(f"callgrind run failed for {stmt!r}:\n{proc.stderr[-2000:]}")
-    match = re.search(r"Collected\s*:\s*(\d+)", proc.stderr)
-    if not match:
-        raise RuntimeError(f"no instruction count in callgrind output:\n{proc.stderr[-2000:]}")
-    return int(match.group(1))
-
-
-def per_iteration_instructions(stmt, n1, n2):
-    return (callgrind_total(stmt, n2) - callgrind_total(stmt, n1)) / (n2 - n1)
-
-
 def measure_callgrind(cases, n1, n2, jobs):
     stmts = {"pass"} | {stmt for triple in cases.values() for stmt in triple}
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {stmt: pool.submit(per_iteration_instructions, stmt, n1, n2)
+        futures = {stmt: pool.submit(per_iteration, program(stmt), n1, n2)
                    for stmt in sorted(stmts)}
         per_iter = {stmt: f.result() for stmt, f in futures.items()}
     loop = per_iter["pass"]

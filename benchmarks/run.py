@@ -1,8 +1,8 @@
-"""The main job: build and run the example module, then print the dispatch benchmark table.
+"""The main job: build and run the example module, then print the benchmark tables:
+Python-level implementations (bench_dispatch.py) and C-level ones (bench_cimport.py).
 
-    python benchmarks/run.py            # example + callgrind table (a few minutes)
-    python benchmarks/run.py --quick    # CI smoke mode: example + tiny wall-clock run
-    (other options are passed to bench_dispatch.py: --metric, --json, --jobs)
+    python benchmarks/run.py            # example + callgrind tables (several minutes)
+    python benchmarks/run.py --quick    # CI smoke mode: example + tiny wall-clock runs
 
 Needs hpystate installed with Cython and setuptools (``pip install ".[test]"``): the
 example is compiled against the installed hpystate.
@@ -17,6 +17,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 EXAMPLE = HERE.parent / "examples" / "counter_ext"
 sys.path.insert(0, str(HERE))
 
+import bench_cimport  # noqa: E402
 import bench_dispatch  # noqa: E402
 
 
@@ -32,9 +33,14 @@ def run_example():
 
 
 def main(argv):
+    quick = ["--quick"] if "--quick" in argv else []
     run_example()
-    print("== dispatch benchmark")
-    bench_dispatch.main(argv)
+    print("== Python-level implementations: hpystate vs calling the impl by hand")
+    bench_dispatch.main(quick)
+    print()
+    print("== C-level implementations: static global vs CPython's module-state route vs "
+          "hpystate's cimport API")
+    bench_cimport.main(quick)
 
 
 if __name__ == "__main__":

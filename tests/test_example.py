@@ -99,3 +99,23 @@ def test_compiled_module_state_freed(fresh):
     del m
     gc.collect()
     assert w() is None
+
+
+def test_c_level_members(fresh):
+    a, b = fresh(), fresh()
+    sa = hpystate.state_of(a)
+    p = a.Point(1.0, 2.0)
+    assert -p == a.Point(-1.0, -2.0) and type(-p) is a.Point
+    assert p.scaled(3) == a.Point(3.0, 6.0)
+    assert type(a.Point.__dict__["scaled"]).__name__ == "method_descriptor"
+    assert a.total() == sa.count + sa.points_made
+    assert isinstance(a.total, hpystate.CFunction) and a.total.__doc__.startswith("The counter")
+
+    class Both(a.Point, b.Point):
+        pass
+
+    both = Both(1.0, 1.0)
+    made_b = hpystate.state_of(b).points_made
+    assert type(b.Point.__neg__(both)) is b.Point        # b's code makes b's Points
+    assert hpystate.state_of(b).points_made == made_b + 1
+    assert type(b.Point.scaled(both, 2)) is b.Point

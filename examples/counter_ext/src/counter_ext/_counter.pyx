@@ -4,9 +4,14 @@
 - ``CounterState`` is a cdef class: its fields are C fields, typed at C speed.
 - Implementations are Cython ``def`` functions taking the typed state first.
 - ``Point`` builds on ``Vec``, a cdef class that provides C fields (x, y).
+- Some members are C-level implementations registered with the cimport API
+  (``add_function``/``add_method``/``add_slot``): called through per-binding trampolines,
+  they receive the state with no lookup.
 """
 import hpystate
-from hpystate.state cimport ModuleState
+from hpystate.state cimport (
+    ModuleState, TypeDef, add_function, add_method, add_slot, METH_NOARGS, METH_O,
+)
 
 
 cdef class CounterState(ModuleState):
@@ -79,3 +84,27 @@ class Point(Vec):
     def made(CounterState state, Vec self):
         """How many points this module instance has made."""
         return state.points_made
+
+
+# -- C-level members (cimport API) -----------------------------------------------------------
+
+cdef object c_total(CounterState state):
+    """METH_NOARGS module function: the counter plus the points made."""
+    return state.count + state.points_made
+
+
+cdef object c_scaled(CounterState state, Vec self, object factor):
+    """METH_O method: a new Point of this module instance, scaled."""
+    cdef double f = factor
+    return Point.of(state)(self.x * f, self.y * f)
+
+
+cdef object c_negative(CounterState state, Vec self):
+    """nb_negative slot."""
+    return Point.of(state)(-self.x, -self.y)
+
+
+add_function(counter_def, "total", <void *>c_total, METH_NOARGS,
+             "The counter plus the number of points made.")
+add_method(<TypeDef>Point, "scaled", <void *>c_scaled, METH_O, "A scaled copy.")
+add_slot(<TypeDef>Point, "nb_negative", <void *>c_negative)
