@@ -139,6 +139,10 @@ cdef class _Binding:
         """The state object this binding delivers."""
         return self._state
 
+    def __reduce__(self):
+        # Pickled by reference, like functions and classes: module + qualified name.
+        return self._qualname
+
 
 cdef class _StateCallable(_Binding):
     """Common layout of StateFunction and StateMethod: a vectorcall object that prepends a
@@ -161,11 +165,6 @@ cdef class _StateCallable(_Binding):
     def __hpystate_impl__(self):
         """The implementation function (takes ``state`` first)."""
         return self._impl
-
-    def __reduce__(self):
-        # Pickled by reference, like functions and classes: module + qualified name.
-        return self._qualname
-
 
 cdef PyObject *_state_callable_vectorcall(PyObject *callable, PyObject **args, size_t nargsf,
                                           PyObject *kwnames) noexcept:
@@ -1789,9 +1788,6 @@ cdef class CFunction(_CCallable):
 
     def __repr__(self):
         return f"<hpystate C function {self._modname}.{self._qualname}>"
-
-    def __reduce__(self):
-        return self._qualname
 
 
 @cython.final

@@ -191,7 +191,7 @@ def imported():
 
 def test_pickling_by_reference(imported):
     m = imported
-    for obj in (m.incr, m.Box, m.Error, m.Box.get):
+    for obj in (m.incr, m.Box, m.Error, m.Box.get, m.Box.__dict__["size"]):
         assert pickle.loads(pickle.dumps(obj)) is obj
     box = pickle.loads(pickle.dumps(m.Box(5)))
     assert type(box) is m.Box and box.value == 5
