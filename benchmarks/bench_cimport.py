@@ -65,9 +65,10 @@ CASES = {
 }
 
 LOOP = textwrap.dedent("""
+    from itertools import repeat
     {setup}
     def loop(n, f=f, box=box, deep=deep):
-        for _ in range(n):
+        for _ in repeat(None, n):   # allocates nothing per iteration
             {stmt}
     loop(int(sys.argv[1]))
 """)

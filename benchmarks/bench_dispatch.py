@@ -160,9 +160,10 @@ VARIANTS = ("hpystate", "by hand", "partial", "plain")
 
 LOOP = textwrap.dedent("""
     import sys
+    from itertools import repeat
     {setup}
     def loop(n, {names}):
-        for _ in range(n):
+        for _ in repeat(None, n):   # allocates nothing per iteration
             {stmt}
     loop(int(sys.argv[1]), {names})
 """)
