@@ -126,6 +126,7 @@ cdef extern from "Python.h":
         const char *ml_doc
     int METH_NOARGS, METH_O, METH_FASTCALL, METH_KEYWORDS, METH_VARARGS
     int Py_tp_methods
+    object PyCFunction_NewEx(PyMethodDef *, object self, object module)
     void hps_lock()
     object hps_pending_error()
     void hps_unlock()
@@ -165,6 +166,7 @@ cdef extern from "_trampolines.h":
     int HPS_PER_KIND
     int HPS_NKINDS
     int HPS_K_METH_NOARGS, HPS_K_METH_O, HPS_K_METH_FASTCALL, HPS_K_METH_FASTCALL_KW
+    int HPS_K_FUNC_NOARGS, HPS_K_FUNC_O, HPS_K_FUNC_FASTCALL, HPS_K_FUNC_FASTCALL_KW
     int HPS_K_UNARY, HPS_K_BINARY, HPS_K_TERNARY, HPS_K_RICHCMP, HPS_K_INQUIRY, HPS_K_HASH
     int HPS_K_LEN, HPS_K_SSIZEARG, HPS_K_OBJOBJ, HPS_K_OBJOBJARG
     hps_entry hps_entries[][128]

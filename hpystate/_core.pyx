@@ -648,8 +648,11 @@ cdef class FunctionDef:
     cdef readonly str name
     cdef readonly object impl
     cdef size_t _cimpl          # C implementation (cimport API), or 0
+    cdef int _cflags
     cdef int _cmode
     cdef object _cdoc
+    cdef bytes _cname_b         # PyMethodDef strings: live as long as the definition
+    cdef bytes _cdoc_b
 
     def of(self, owner):
         module = (<ModuleState>owner)._module if isinstance(owner, ModuleState) else owner
@@ -880,8 +883,7 @@ cdef class ModuleDef:
         cdef FunctionDef fd
         for fd in self._functions:
             if fd._cimpl:
-                f = _make_ccallable(CFunction, fd._cimpl, fd._cmode, 0, state, fd.name,
-                                    fd.name, modname, fd._cdoc)
+                f = _c_module_function(fd, module, b, state, modname)
             else:
                 f = _make_callable(StateFunction, fd.impl, state, fd.name, fd.name, modname)
             setattr(module, fd.name, f)
@@ -1218,7 +1220,7 @@ cdef Py_ssize_t _c_members(TypeDef td, _Block *b, state, str modname, str qual_p
         _block_add(b, -1, 0, mdefs)
         k = 0
         for name_b, impl, flags, doc_b in td._c_methods:
-            kind, mode = _METH_KINDS[flags]
+            kind, mode, _ = _METH_KINDS[flags]
             name = name_b.decode()
             _block_add(b, -3, 0, NULL)             # reserve first: never leak an entry
             idx = _entry_alloc(kind, <void *><size_t>impl, <PyObject *>state)
@@ -1471,10 +1473,10 @@ def unregister(fullname):
 # a C-level descriptor under the method or dunder name(s), dispatched by CPython's own slot
 # functions (see docs/cimport.md).
 
-cdef unsigned char _used[14][128]       # [HPS_NKINDS][HPS_PER_KIND], guarded by hps_lock
+cdef unsigned char _used[18][128]       # [HPS_NKINDS][HPS_PER_KIND], guarded by hps_lock
 cdef int _limit = 128                   # usable entries per kind (tests lower it)
 
-assert HPS_NKINDS == 14 and HPS_PER_KIND == 128, "regenerate _trampolines.h and update"
+assert HPS_NKINDS == 18 and HPS_PER_KIND == 128, "regenerate _trampolines.h and update"
 
 
 cdef int _entry_alloc(int kind, void *impl, PyObject *state) noexcept:
@@ -1838,11 +1840,12 @@ cdef _CCallable _make_ccallable(type kind, size_t impl, int mode, int variant, s
 
 # -- registration ---------------------------------------------------------------------------
 
-cdef dict _METH_KINDS = {}          # METH_* flags -> (trampoline kind, mode)
-_METH_KINDS[METH_NOARGS] = (HPS_K_METH_NOARGS, M_NOARGS)
-_METH_KINDS[METH_O] = (HPS_K_METH_O, M_O)
-_METH_KINDS[METH_FASTCALL] = (HPS_K_METH_FASTCALL, M_FASTCALL)
-_METH_KINDS[METH_FASTCALL | METH_KEYWORDS] = (HPS_K_METH_FASTCALL_KW, M_FASTCALL_KW)
+cdef dict _METH_KINDS = {}          # METH_* flags -> (method kind, mode, function kind)
+_METH_KINDS[METH_NOARGS] = (HPS_K_METH_NOARGS, M_NOARGS, HPS_K_FUNC_NOARGS)
+_METH_KINDS[METH_O] = (HPS_K_METH_O, M_O, HPS_K_FUNC_O)
+_METH_KINDS[METH_FASTCALL] = (HPS_K_METH_FASTCALL, M_FASTCALL, HPS_K_FUNC_FASTCALL)
+_METH_KINDS[METH_FASTCALL | METH_KEYWORDS] = (HPS_K_METH_FASTCALL_KW, M_FASTCALL_KW,
+                                              HPS_K_FUNC_FASTCALL_KW)
 
 _UNARY_SLOTS = {"nb_negative": "__neg__", "nb_positive": "__pos__", "nb_absolute": "__abs__",
                 "nb_invert": "__invert__", "nb_int": "__int__", "nb_float": "__float__",
@@ -1943,10 +1946,39 @@ cdef int add_function(ModuleDef mod, str name, void *impl, int flags,
     fd.name = name
     fd.impl = None
     fd._cimpl = <size_t>impl
+    fd._cflags = flags
     fd._cmode = _METH_KINDS[flags][1]
     fd._cdoc = doc
+    fd._cname_b = name.encode()
+    fd._cdoc_b = _opt_bytes(doc)
     mod._functions.append(fd)
     return 0
+
+
+cdef object _c_module_function(FunctionDef fd, module, _Block *b, state, str modname):
+    """A C-level module function: a builtin function (``__self__`` is the module) whose
+    ``ml_meth`` is a per-binding trampoline, so CPython's builtin-call specializations
+    apply; a ``CFunction`` (vectorcall object carrying the state) if the table is full."""
+    cdef int kind = _METH_KINDS[fd._cflags][2]
+    cdef PyMethodDef *ml
+    _block_add(b, -3, 0, NULL)                 # reserve first: never leak an entry
+    cdef int idx = _entry_alloc(kind, <void *>fd._cimpl, <PyObject *>state)
+    if idx < 0:
+        return _make_ccallable(CFunction, fd._cimpl, fd._cmode, 0, state, fd.name, fd.name,
+                               modname, fd._cdoc)
+    b.citems[b.n_citems - 1].kind = kind
+    b.citems[b.n_citems - 1].index = idx
+    ml = <PyMethodDef *>PyMem_Malloc(sizeof(PyMethodDef))
+    if ml == NULL:
+        raise MemoryError()
+    _block_add(b, -1, 0, ml)
+    ml.ml_name = fd._cname_b
+    ml.ml_meth = hps_trampolines[kind][idx]
+    ml.ml_flags = fd._cflags
+    ml.ml_doc = NULL
+    if fd._cdoc_b is not None:
+        ml.ml_doc = fd._cdoc_b
+    return PyCFunction_NewEx(ml, module, modname)
 
 
 cdef set _type_names(TypeDef tp):

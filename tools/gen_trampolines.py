@@ -25,6 +25,13 @@ KINDS = {
                       "self, args, nargs"),
     "meth_fastcall_kw": ("PyObject *", "PyObject *self, PyObject *const *args, "
                          "Py_ssize_t nargs, PyObject *kwnames", "self, args, nargs, kwnames"),
+    # module functions: CPython passes the module as ``self``; the impl does not get it
+    "func_noargs": ("PyObject *", "PyObject *self, PyObject *unused", ""),
+    "func_o": ("PyObject *", "PyObject *self, PyObject *arg", "arg"),
+    "func_fastcall": ("PyObject *", "PyObject *self, PyObject *const *args, Py_ssize_t nargs",
+                      "args, nargs"),
+    "func_fastcall_kw": ("PyObject *", "PyObject *self, PyObject *const *args, "
+                         "Py_ssize_t nargs, PyObject *kwnames", "args, nargs, kwnames"),
     "unary": ("PyObject *", "PyObject *a", "a"),
     "binary": ("PyObject *", "PyObject *a, PyObject *b", "a, b"),
     "ternary": ("PyObject *", "PyObject *a, PyObject *b, PyObject *c", "a, b, c"),
@@ -36,7 +43,13 @@ KINDS = {
     "objobj": ("int", "PyObject *a, PyObject *b", "a, b"),
     "objobjarg": ("int", "PyObject *a, PyObject *b, PyObject *c", "a, b, c"),
 }
-IMPL_PARAMS = {"meth_noargs": "PyObject *self"}
+IMPL_PARAMS = {
+    "meth_noargs": "PyObject *self",
+    "func_noargs": "",
+    "func_o": "PyObject *arg",
+    "func_fastcall": "PyObject *const *args, Py_ssize_t nargs",
+    "func_fastcall_kw": "PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames",
+}
 
 
 HEADER = """\
@@ -71,12 +84,13 @@ def generate(per_kind):
     typedefs, defines, bodies, tables = [], [], [], []
     for kind, (ret, params, args) in KINDS.items():
         impl_params = IMPL_PARAMS.get(kind, params)
-        typedefs.append(f"typedef {ret} (*hps_{kind}_impl)(PyObject *state, {impl_params});")
+        sep = ", " if impl_params else ""
+        typedefs.append(f"typedef {ret} (*hps_{kind}_impl)(PyObject *state{sep}{impl_params});")
         defines.append(
             f"#define HPS_DEF_{kind.upper()}(N_) \\\n"
             f"    static {ret} hps_t_{kind}_##N_({params}) {{ \\\n"
             f"        hps_entry *e = &hps_entries[HPS_K_{kind.upper()}][N_]; \\\n"
-            f"        return ((hps_{kind}_impl)e->impl)(e->state, {args}); \\\n"
+            f"        return ((hps_{kind}_impl)e->impl)(e->state{', ' if args else ''}{args}); \\\n"
             f"    }}\n")
         bodies.append(" ".join(f"HPS_DEF_{kind.upper()}({i})" for i in range(per_kind)))
         names = ", ".join(f"(void *)hps_t_{kind}_{i}" for i in range(per_kind))
