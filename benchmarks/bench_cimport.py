@@ -105,9 +105,9 @@ def program(approach, stmt):
 def measure_callgrind(site, jobs):
     jobs_list = [(a, ctx) for a in APPROACHES for ctx in CASES if available(a, ctx)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        loops = {a: pool.submit(per_iteration, program(a, "pass"), 2_000, 22_000, [site])
+        loops = {a: pool.submit(per_iteration, program(a, "pass"), 10_000, 110_000, [site])
                  for a in APPROACHES}
-        cells = {(a, ctx): pool.submit(per_iteration, program(a, CASES[ctx]), 2_000, 22_000,
+        cells = {(a, ctx): pool.submit(per_iteration, program(a, CASES[ctx]), 10_000, 110_000,
                                        [site])
                  for a, ctx in jobs_list}
         loop = {a: f.result() for a, f in loops.items()}

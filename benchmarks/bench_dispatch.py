@@ -237,7 +237,7 @@ def main(argv=None):
         metric = "time"
     print(f"hpystate dispatch benchmark: Python {platform.python_version()}, metric {metric}")
     if metric == "callgrind":
-        results, loop = measure_callgrind(CASES, 2_000, 12_000, args.jobs)
+        results, loop = measure_callgrind(CASES, 10_000, 110_000, args.jobs)
         unit = "instructions"
     else:
         number, repeat = (200, 3) if args.quick else (200_000, 9)
