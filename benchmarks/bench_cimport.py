@@ -59,6 +59,7 @@ CASES = {
     "tp_richcompare": "box == 1",
     "sq_length": "len(box)",
     "method() depth 10": "deep.get()",
+    "method(x) depth 10": "deep.take(1)",
     "nb_add depth 10": "deep + 1",
     "tp_richcompare depth 10": "deep == 1",
     "sq_length depth 10": "len(deep)",
