@@ -17,7 +17,9 @@
 
 Every function, method, getter/setter and slot receives the state of the module instance
 that created it (its true defining class's module) as its first argument.
-See README.md and docs/.
+
+Cython code registers C-level implementations through ``hpystate/state.pxd``
+(``from hpystate.state cimport ...``; see docs/cimport.md). See README.md and docs/.
 """
 
 from hpystate._core import (

@@ -13,6 +13,8 @@ Layout of this file:
 4. Module instantiation: the ``PyModuleDef`` each ``ModuleDef`` owns, its exec/traverse/clear/
    free callbacks, per-instance type creation with ``PyType_FromModuleAndSpec``.
 5. The import path: ``Loader``, ``register`` and the meta path finder.
+6. The cimport API: C-level implementations reached through generated per-binding
+   trampolines (``_trampolines.h``), with a correct slower fallback when a table is full.
 
 Every binding object holds the state of the module instance it was created for, so code always
 receives the state of its *true defining class's* module instance: the binding is found by
