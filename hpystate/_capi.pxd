@@ -124,7 +124,7 @@ cdef extern from "Python.h":
         void *ml_meth
         int ml_flags
         const char *ml_doc
-    int METH_NOARGS, METH_O, METH_FASTCALL, METH_KEYWORDS, METH_VARARGS
+    int METH_NOARGS, METH_O, METH_FASTCALL, METH_KEYWORDS
     int Py_tp_methods
     object PyCFunction_NewEx(PyMethodDef *, object self, object module)
     void hps_lock()

@@ -146,10 +146,22 @@ cdef class _Binding:
         return self._qualname
 
 
-cdef class _StateCallable(_Binding):
+cdef inline _init_binding(_Binding b, state, str name, str qualname, str modname):
+    b._state = state
+    b._name = name
+    b._qualname = qualname
+    b._modname = modname
+
+
+cdef class _VectorcallBinding(_Binding):
+    """A binding called through vectorcall: the function pointer sits at one offset for
+    every subclass (set by each subclass's ``__cinit__``)."""
+    cdef void *_vectorcall          # read by CPython through tp_vectorcall_offset
+
+
+cdef class _StateCallable(_VectorcallBinding):
     """Common layout of StateFunction and StateMethod: a vectorcall object that prepends a
     module instance's state to the arguments and calls the user's implementation."""
-    cdef void *_vectorcall          # read by CPython through tp_vectorcall_offset
     cdef object _impl
     cdef object _signature
 
@@ -226,15 +238,12 @@ cdef _StateCallable _make_callable(type kind, impl, state, str name, str qualnam
                                    str modname):
     cdef _StateCallable obj = kind.__new__(kind)
     obj._impl = impl
-    obj._state = state
-    obj._name = name
-    obj._qualname = qualname
-    obj._modname = modname
+    _init_binding(obj, state, name, qualname, modname)
     return obj
 
 
 cdef Py_ssize_t _vectorcall_offset() except -1:
-    cdef _StateCallable probe = StateFunction.__new__(StateFunction)
+    cdef _VectorcallBinding probe = StateFunction.__new__(StateFunction)
     return <Py_ssize_t>(<char *>&probe._vectorcall - <char *><PyObject *>probe)
 
 
@@ -685,6 +694,13 @@ cdef _Block *_block_of(object module, ModuleDef expected) except? NULL:
     return <_Block *>PyModule_GetState(<PyObject *>module)
 
 
+cdef int _check_open(ModuleDef mod, str what) except -1:
+    if mod._frozen:
+        raise TypeError(f"cannot add {what} to ModuleDef {mod.name!r}: it is frozen since "
+                        "its first module instance was created")
+    return 0
+
+
 cdef class ModuleDef:
     """The definition of an extension module with per-instance state.
 
@@ -760,9 +776,7 @@ cdef class ModuleDef:
     # -- definition ------------------------------------------------------------------------
 
     cdef _claim_name(self, name, what):
-        if self._frozen:
-            raise TypeError(f"cannot add {what} {name!r} to ModuleDef {self.name!r}: it is "
-                            "frozen since its first module instance was created")
+        _check_open(self, f"{what} {name!r}")
         _check_identifier(name, f"{what} name")
         if name in self._names:
             raise ValueError(f"duplicate name {name!r} in ModuleDef {self.name!r}")
@@ -831,10 +845,7 @@ cdef class ModuleDef:
         types, exceptions and functions exist. Hooks run in definition order."""
         _check_callable(hook, "exec hook")
         _check_params(hook, ("state", "module"), "exec hook")
-        if self._frozen:
-            raise TypeError(f"cannot add exec hook {_describe(hook)} to ModuleDef "
-                            f"{self.name!r}: it is frozen since its first module instance "
-                            "was created")
+        _check_open(self, f"exec hook {_describe(hook)}")
         self._exec_hooks.append(hook)
         return hook
 
@@ -1134,7 +1145,7 @@ cdef void _freeze(object cls) noexcept:
     PyType_Modified(<PyObject *>cls)
 
 
-def _layout_type(TypeDef td, list objects):
+def _layout_type(TypeDef td):
     """The type holding a TypeDef's instance layout (``__slots__`` fields, ``__dict__``,
     weak reference list), shared by the TypeDef's per-instance types.
 
@@ -1145,7 +1156,7 @@ def _layout_type(TypeDef td, list objects):
         return td._layout
     base = td._base
     if isinstance(base, TypeDef):
-        base = _layout_type(<TypeDef>base, objects)
+        base = _layout_type(<TypeDef>base)
     elif base is None:
         base = object
     cdef PyTypeObject_ *bt = <PyTypeObject_ *>base
@@ -1289,7 +1300,7 @@ cdef Py_ssize_t _c_members(TypeDef td, _Block *b, state, str modname, str qual_p
 
 
 def _make_type(TypeDef td, module, str modname, ModuleState state, list objects):
-    layout = _layout_type(td, objects)
+    layout = _layout_type(td)
     if isinstance(td._base, TypeDef):
         bases = (objects[(<TypeDef>td._base)._index], layout)
     else:
@@ -1343,10 +1354,7 @@ cdef StateProperty _make_property(m, state, str name, str qualname,
     p._fget = m.impl
     p._fset = m.fset
     p._fdel = m.fdel
-    p._state = state
-    p._name = name
-    p._qualname = qualname
-    p._modname = modname
+    _init_binding(p, state, name, qualname, modname)
     return p
 
 
@@ -1601,10 +1609,9 @@ cdef enum _Mode:
     S_INQUIRY, S_HASH, S_LEN, S_SSIZEARG, S_OBJOBJ, S_SETITEM, S_DELITEM, S_CALL, S_INIT
 
 
-cdef class _CCallable(_Binding):
+cdef class _CCallable(_VectorcallBinding):
     """A C implementation bound to a state: module functions (no ``self``) and, as
     ``CMethod``, methods and slot adapters (``self`` is the first argument)."""
-    cdef void *_vectorcall
     cdef void *_cimpl
     cdef int _mode
     cdef int _variant               # the comparison op for S_RICHCMP
@@ -1756,23 +1763,8 @@ cdef inline object _steal(PyObject *r):
 
 cdef PyObject *_c_vectorcall(PyObject *callable, PyObject **args, size_t nargsf,
                              PyObject *kwnames) except NULL:
-    cdef _CCallable f = <_CCallable>callable
-    cdef Py_ssize_t nargs = PyVectorcall_NARGS(nargsf)
-    cdef bint nokw = kwnames == NULL or PyTuple_GET_SIZE(kwnames) == 0
-    # Fast paths for module functions: argument check, then the impl.
-    if not f._has_self:
-        if f._mode == M_NOARGS and nargs == 0 and nokw:
-            return (<PyObject *(*)(PyObject *)>f._cimpl)(<PyObject *>f._state)
-        if f._mode == M_O and nargs == 1 and nokw:
-            return (<PyObject *(*)(PyObject *, PyObject *)>f._cimpl)(<PyObject *>f._state,
-                                                                     args[0])
-        if f._mode == M_FASTCALL and nokw:
-            return (<PyObject *(*)(PyObject *, PyObject **, Py_ssize_t)>f._cimpl)(
-                <PyObject *>f._state, args, nargs)
-        if f._mode == M_FASTCALL_KW:
-            return (<PyObject *(*)(PyObject *, PyObject **, Py_ssize_t, PyObject *)>f._cimpl)(
-                <PyObject *>f._state, args, nargs, kwnames)
-    result = _c_call(f, args, nargs, kwnames)
+    # Only the fallback path uses these objects (docs/cimport.md): one dispatch, _c_call.
+    result = _c_call(<_CCallable>callable, args, PyVectorcall_NARGS(nargsf), kwnames)
     Py_INCREF(result)
     return <PyObject *>result
 
@@ -1816,13 +1808,8 @@ cdef class CMethod(_CCallable):
         return f"<hpystate C method {self._qualname} of module {self._modname!r}>"
 
 
-cdef Py_ssize_t _c_vectorcall_offset() except -1:
-    cdef _CCallable probe = CFunction.__new__(CFunction)
-    return <Py_ssize_t>(<char *>&probe._vectorcall - <char *><PyObject *>probe)
-
-
-_enable_vectorcall(CFunction, _c_vectorcall_offset(), 0)
-_enable_vectorcall(CMethod, _c_vectorcall_offset(), Py_TPFLAGS_METHOD_DESCRIPTOR)
+_enable_vectorcall(CFunction, _vectorcall_offset(), 0)
+_enable_vectorcall(CMethod, _vectorcall_offset(), Py_TPFLAGS_METHOD_DESCRIPTOR)
 
 
 cdef _CCallable _make_ccallable(type kind, size_t impl, int mode, int variant, state,
@@ -1832,11 +1819,8 @@ cdef _CCallable _make_ccallable(type kind, size_t impl, int mode, int variant, s
     f._mode = mode
     f._variant = variant
     f._has_self = kind is CMethod
-    f._state = state
-    f._name = name
-    f._qualname = qualname
-    f._modname = modname
     f._doc_str = doc
+    _init_binding(f, state, name, qualname, modname)
     return f
 
 
@@ -1914,13 +1898,6 @@ def _c_slot_table():
 
 
 _C_SLOTS = _c_slot_table()
-
-
-cdef int _check_open(ModuleDef mod, str what) except -1:
-    if mod._frozen:
-        raise TypeError(f"cannot add {what} to ModuleDef {mod.name!r}: it is frozen since "
-                        "its first module instance was created")
-    return 0
 
 
 cdef int _check_impl(void *impl, str what) except -1:
