@@ -1,24 +1,29 @@
-"""The main job: build and run the example module, then print the benchmark tables:
-Python-level implementations (bench_dispatch.py) and C-level ones (bench_cimport.py).
+"""The main job: build and run the example module, then run the benchmark suite
+(benchmarks/suite.py) on this interpreter and print its tables.
 
-    python benchmarks/run.py            # example + callgrind tables (several minutes)
-    python benchmarks/run.py --quick    # CI smoke mode: example + tiny wall-clock runs
+    python benchmarks/run.py                 # example + full suite (a few minutes)
+    python benchmarks/run.py --quick         # CI smoke: tiny counts, no valgrind
+    python benchmarks/run.py --json FILE     # also write the suite's results as JSON
+    python benchmarks/run.py --all-pythons [--out DIR]
+        # every installed CPython 3.10-3.13: a venv each (DIR/venvs), `pip install
+        # ".[bench]"`, the suite, DIR/<version>.json; then DIR/chart.png (matplotlib)
 
-Needs hpystate installed with Cython and setuptools (``pip install ".[test]"``): the
-example is compiled against the installed hpystate.
+Needs hpystate installed with the build tools (``pip install ".[bench]"``): the example and
+the suite's extensions are compiled against the installed hpystate.
 """
+import argparse
+import glob
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
 
 HERE = pathlib.Path(__file__).resolve().parent
-EXAMPLE = HERE.parent / "examples" / "counter_ext"
-sys.path.insert(0, str(HERE))
-
-import bench_cimport  # noqa: E402
-import bench_dispatch  # noqa: E402
+ROOT = HERE.parent
+EXAMPLE = ROOT / "examples" / "counter_ext"
+SUPPORTED = ("3.10", "3.11", "3.12", "3.13")
 
 
 def run_example():
@@ -32,16 +37,63 @@ def run_example():
     print()
 
 
-def main(argv):
-    quick = ["--quick"] if "--quick" in argv else []
+def find_pythons():
+    """{version: interpreter} for the supported versions installed here."""
+    found = {}
+    for v in SUPPORTED:
+        candidates = sorted(glob.glob(f"/root/.pyenv/versions/{v}.*/bin/python"))
+        candidates += [shutil.which(f"python{v}")] if shutil.which(f"python{v}") else []
+        if candidates:
+            found[v] = candidates[0]
+    return found
+
+
+def all_pythons(out):
+    out = pathlib.Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for v, python in find_pythons().items():
+        print(f"=== CPython {v} ({python})", flush=True)
+        venv = out / "venvs" / v
+        if not (venv / "bin" / "python").exists():
+            subprocess.run([python, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q",
+                        "--disable-pip-version-check", f"{ROOT}[bench]"], check=True)
+        target = out / f"{v}.json"
+        subprocess.run([str(venv / "bin" / "python"), str(HERE / "suite.py"), "--json",
+                        str(target)], check=True, cwd=str(out))
+        written.append(str(target))
+    missing = [v for v in SUPPORTED if v not in find_pythons()]
+    if missing:
+        print(f"not installed here: CPython {', '.join(missing)}")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print(f"matplotlib is not installed: no chart (pip install \"{ROOT}[chart]\", then "
+              f"python {HERE / 'chart.py'} {out}/3.*.json -o {out}/chart.png)")
+        return
+    subprocess.run([sys.executable, str(HERE / "chart.py"), *written, "-o",
+                    str(out / "chart.png")], check=True)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="CI smoke mode")
+    p.add_argument("--json", metavar="FILE", help="write the suite's results as JSON")
+    p.add_argument("--all-pythons", action="store_true",
+                   help="run the suite on every installed supported CPython")
+    p.add_argument("--out", default=str(HERE / "results"),
+                   help="folder for --all-pythons (default: benchmarks/results)")
+    args = p.parse_args(argv)
+    if args.all_pythons:
+        all_pythons(args.out)
+        return
     run_example()
-    print("== Python-level implementations: hpystate vs calling the impl by hand")
-    bench_dispatch.main(quick)
-    print()
-    print("== C-level implementations: static global vs CPython's module-state route vs "
-          "hpystate's cimport API")
-    bench_cimport.main(quick)
+    sys.path.insert(0, str(HERE))
+    import suite
+    suite.main((["--quick"] if args.quick else []) + (["--json", args.json] if args.json
+                                                        else []))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

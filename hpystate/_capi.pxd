@@ -48,6 +48,37 @@ cdef extern from "Python.h":
                 "hpystate: a C implementation reported an error without setting an exception");
         return NULL;
     }
+    /* ModuleState's tp_new. Cython's own allocates with tp_alloc directly; on 3.11/3.12
+       that skips the managed-dict initialisation object.__new__ does, so attribute access
+       on a Python-class state (``state.count``) was never specialised (3x slower). This
+       allocates through object.__new__ (no argument check: args are not passed on) and
+       then does what Cython's tp_new does for ModuleState's own fields: ``_module`` (the
+       first field, checked by hps_state_install) starts as None; the weak-reference list
+       stays zeroed. Cython subclasses call this through the slot and then set their own
+       fields, as they do with Cython's. */
+    static PyObject *hps_empty_args = NULL;
+    static PyObject *hps_state_new(PyTypeObject *t, PyObject *args, PyObject *kwds) {
+        PyObject *o = PyBaseObject_Type.tp_new(t, hps_empty_args, NULL);
+        if (o != NULL) {
+            *(PyObject **)((char *)o + sizeof(PyObject)) = Py_NewRef(Py_None);
+        }
+        return o;
+    }
+    /* Layout expected: PyObject_HEAD, _module, __weakref__. */
+    static int hps_state_install(PyTypeObject *t) {
+        if (t->tp_basicsize != (Py_ssize_t)(sizeof(PyObject) + 2 * sizeof(PyObject *)) ||
+                t->tp_weaklistoffset != (Py_ssize_t)(sizeof(PyObject) + sizeof(PyObject *))) {
+            PyErr_SetString(PyExc_SystemError, "hpystate: unexpected ModuleState layout");
+            return -1;
+        }
+        hps_empty_args = PyTuple_New(0);
+        if (hps_empty_args == NULL) {
+            return -1;
+        }
+        t->tp_new = hps_state_new;
+        PyType_Modified(t);
+        return 0;
+    }
     #define HPS_T_OBJECT_EX T_OBJECT_EX
     #define HPS_T_PYSSIZET T_PYSSIZET
     #define HPS_READONLY READONLY
@@ -66,6 +97,7 @@ cdef extern from "Python.h":
         Py_ssize_t tp_dictoffset
         PyTypeObject_ *tp_base
 
+    int hps_state_install(PyTypeObject_ *t) except -1
     unsigned long Py_TPFLAGS_DEFAULT
     unsigned long Py_TPFLAGS_BASETYPE
     unsigned long Py_TPFLAGS_HAVE_GC

@@ -75,6 +75,9 @@ cdef class ModuleState:
                         "one module instance")
 
 
+hps_state_install(<PyTypeObject_ *>ModuleState)
+
+
 # ---------------------------------------------------------------------------------------------
 # 2. State-carrying callables
 # ---------------------------------------------------------------------------------------------
@@ -2021,8 +2024,10 @@ cdef int add_getset(TypeDef tp, str name, void *get, void *set, str doc=None) ex
     return 0
 
 
-ctypedef PyObject *(*_getter_impl)(PyObject *state, PyObject *self)
-ctypedef int (*_setter_impl)(PyObject *state, PyObject *self, PyObject *value)
+# noexcept: the impl's result (NULL or -1 with an exception set) passes straight through to
+# CPython; an exception check here would cost a thread-state lookup on every access.
+ctypedef PyObject *(*_getter_impl)(PyObject *state, PyObject *self) noexcept
+ctypedef int (*_setter_impl)(PyObject *state, PyObject *self, PyObject *value) noexcept
 
 
 cdef PyObject *_gs_get(PyObject *self, void *closure) noexcept:

@@ -1,0 +1,333 @@
+"""The benchmark suite: what module state costs, per context and per approach.
+
+Builds every approach (benchmarks/approaches.py lists them) into a temporary directory and
+measures, on the running interpreter:
+
+- **calls**: instructions per call under ``valgrind --tool=callgrind`` (deterministic; the
+  real interpreter binary; one process per approach, each context measured between
+  callgrind client requests at two iteration counts so fixed costs cancel, net of an empty
+  loop) and wall-clock ns per call (interleaved repeats; median and spread), for a module
+  function, methods, slots and a getter at Python-subclass depth 0, 1 and 10;
+- **correctness**: with ``class Both(m1.Box, m2.Box)`` over two module instances, which
+  instance's state each approach's m2 implementation saw;
+- **creation**: a module instance of 10 types x 10 methods and 50 functions
+  (benchmarks/big.py): instructions and wall-clock per create + destroy, memory per instance.
+
+    python benchmarks/suite.py                  # full run (callgrind + wall-clock)
+    python benchmarks/suite.py --quick          # smoke: tiny counts, no valgrind
+    python benchmarks/suite.py --json out.json
+"""
+import argparse
+import concurrent.futures
+import glob
+import json
+import os
+import pathlib
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+EXT = HERE / "ext"
+sys.path.insert(0, str(HERE))
+import approaches  # noqa: E402
+import big  # noqa: E402
+from approaches import APPROACHES, CONTEXTS  # noqa: E402
+from _measure import child_env, real_python  # noqa: E402
+
+N1, N2 = 2_000, 12_000            # callgrind iteration counts per call context
+CREATE_N1, CREATE_N2 = 2, 12      # callgrind create/destroy cycles
+
+
+# -- building -----------------------------------------------------------------------------
+
+def build(site):
+    """Build every approach into ``site``; returns {approach: reason} for those that
+    could not be built (reported as such, never dropped)."""
+    have_cg = os.path.exists("/usr/include/valgrind/callgrind.h")
+    script = textwrap.dedent(f"""
+        from setuptools import setup, Extension
+        from Cython.Build import cythonize
+        ext = {str(EXT)!r}
+        c = [Extension("ref_static", [ext + "/ref_ext.c"], define_macros=[("REF_STATIC", "1")]),
+             Extension("ref_state", [ext + "/ref_ext.c"])]
+        if {have_cg!r}:
+            c.append(Extension("cgmark", [ext + "/cgmark.c"]))
+        cy = cythonize([Extension(n, [ext + "/" + n + ".pyx"])
+                        for n in ("cy_globals", "hps_c", "hps_cydef")],
+                       quiet=True, build_dir={str(site)!r})
+        setup(script_args=["build_ext", "--inplace", "-q"], ext_modules=c + cy)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=site, capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"building the benchmark extensions failed:\n{proc.stderr[-3000:]}")
+    for name in ("hps_py.py", "plain_py.py"):
+        shutil.copy(EXT / name, site)
+    failed = {}
+    try:
+        import _hpy
+        _hpy.build(site)
+    except Exception as exc:   # reported in the tables, e.g. "hpy not installed"
+        failed["hpy"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    big.build(site)
+    return failed
+
+
+# -- call contexts ------------------------------------------------------------------------
+
+def _run_callgrind(key, site):
+    with tempfile.TemporaryDirectory() as out:
+        proc = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg",
+             "--dump-line=no", real_python(), str(HERE / "approaches.py"), key, site,
+             str(N1), str(N2)],
+            capture_output=True, text=True, cwd=out,
+            env=child_env([site, str(HERE)]))
+        if proc.returncode != 0:
+            return None, f"failed: {proc.stderr.strip().splitlines()[-1][:60]}"
+        counts = {}
+        for path in glob.glob(f"{out}/cg.*"):
+            with open(path) as f:
+                text = f.read(4096)
+            label = re.search(r"^desc: Trigger: Client Request: (.*)$", text, re.M)
+            total = re.search(r"^summary: (\d+)$", text, re.M)
+            if label and total:
+                counts[label.group(1)] = int(total.group(1))
+        unavailable = json.loads(proc.stdout.strip().splitlines()[-1])
+    per_iter = {}
+    for ctx in ["loop", *CONTEXTS]:
+        if ctx not in unavailable:
+            per_iter[ctx] = (counts[f"{ctx}|{N2}"] - counts[f"{ctx}|{N1}"]) / (N2 - N1)
+    loop = per_iter.pop("loop")
+    return {ctx: v - loop for ctx, v in per_iter.items()}, unavailable
+
+
+def measure_callgrind(keys, site, jobs):
+    """{approach: {context: instructions or reason string}}"""
+    results = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {k: pool.submit(_run_callgrind, k, site) for k in keys}
+        for k, fut in futures.items():
+            cells, unavailable = fut.result()
+            if cells is None:
+                results[k] = {ctx: unavailable for ctx in CONTEXTS}
+                continue
+            results[k] = {ctx: cells.get(ctx, _short(unavailable.get(ctx)))
+                          for ctx in CONTEXTS}
+    return results
+
+
+def _short(reason):
+    return f"n/a ({reason[:70]})" if reason else "n/a"
+
+
+def measure_time(keys, site, number, repeat):
+    """{approach: {context: {"median", "min", "max"}}} in ns per call, net of an empty
+    loop, all cells interleaved so machine noise spreads evenly."""
+    loops, results = {}, {}
+    for k in keys:
+        ns = approaches.namespace(approaches.new_instance(k, site))
+        results[k] = {}
+        for ctx, stmt in [("loop", "pass"), *CONTEXTS.items()]:
+            reason = approaches.check(stmt, ns)
+            if reason:
+                results[k][ctx] = _short(reason)
+            else:
+                loops[(k, ctx)] = approaches.make_loop(stmt, ns)
+                loops[(k, ctx)](100)
+    samples = {cell: [] for cell in loops}
+    for _ in range(repeat):
+        for cell, loop in loops.items():
+            t0 = time.perf_counter_ns()
+            loop(number)
+            samples[cell].append((time.perf_counter_ns() - t0) / number)
+    for (k, ctx), values in samples.items():
+        base = statistics.median(samples[(k, "loop")])
+        if ctx != "loop":
+            results[k][ctx] = {"median": statistics.median(values) - base,
+                               "min": min(values) - base, "max": max(values) - base}
+    return results
+
+
+def measure_correctness(keys, site):
+    out = {}
+    for k in keys:
+        try:
+            out[k] = approaches.correctness(k, site)
+        except Exception as exc:
+            out[k] = {ctx: f"n/a ({type(exc).__name__})" for ctx in approaches.CORRECTNESS}
+    return out
+
+
+# -- module creation ----------------------------------------------------------------------
+
+def measure_creation(site, metric, quick):
+    """{shape: {"instructions"?, "us", "bytes"}} for big.SHAPES."""
+    out = {}
+    for shape in big.SHAPES:
+        args = [shape, site]
+        row = json.loads(_python(["create-time", *args, "3" if quick else "30"], site))
+        row.update(json.loads(_python(["memory", *args], site)))
+        if metric == "callgrind":
+            row["instructions"] = _create_callgrind(shape, site)
+        out[shape] = row
+    out["Cython (cdef globals)"] = {"note": "n/a: one instance per process"}
+    return out
+
+
+def _python(args, site):
+    proc = subprocess.run([sys.executable, str(HERE / "big.py"), *args], capture_output=True,
+                          text=True, env=child_env([site, str(HERE)]), cwd=site)
+    if proc.returncode != 0:
+        raise RuntimeError(f"big.py {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def _create_callgrind(shape, site):
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg",
+             "--dump-line=no", real_python(), str(HERE / "big.py"), "create-callgrind",
+             shape, site, str(CREATE_N1), str(CREATE_N2)],
+            capture_output=True, text=True, cwd=out, env=child_env([site, str(HERE)]),
+            check=True)
+        counts = {}
+        for path in glob.glob(f"{out}/cg.*"):
+            with open(path) as f:
+                text = f.read(4096)
+            label = re.search(r"^desc: Trigger: Client Request: (.*)$", text, re.M)
+            total = re.search(r"^summary: (\d+)$", text, re.M)
+            if label and total:
+                counts[label.group(1)] = int(total.group(1))
+    per = {what: (counts[f"{what}|{CREATE_N2}"] - counts[f"{what}|{CREATE_N1}"])
+           / (CREATE_N2 - CREATE_N1) for what in ("cycle", "gc")}
+    return per["cycle"] - per["gc"]
+
+
+# -- output -------------------------------------------------------------------------------
+
+W = 12    # column width
+
+
+def _fmt(v, width=W, ratio=False):
+    if isinstance(v, dict):
+        v = v["median"]
+    if isinstance(v, str):
+        return f"{'n/a':>{width}}"
+    return f"{v:>{width - 1}.2f}x" if ratio else f"{v:>{width}.1f}"
+
+
+def render_calls(results, unit, keys):
+    head = f"{'context':<26}" + "".join(f"{APPROACHES[k][0]:>{W}}" for k in keys)
+    lines = [head, "-" * len(head)]
+    for ctx in CONTEXTS:
+        lines.append(f"{ctx:<26}" + "".join(_fmt(results[k][ctx]) for k in keys))
+    lines.append(f"({unit} per call, net of the loop)")
+    lines.append("")
+    lines.append(f"{'ratio to C static':<26}" + "".join(f"{APPROACHES[k][0]:>{W}}"
+                                                      for k in keys))
+    lines.append("-" * len(head))
+    for ctx in CONTEXTS:
+        base = results["static"][ctx]
+        base = base["median"] if isinstance(base, dict) else base
+        row = []
+        for k in keys:
+            v = results[k][ctx]
+            v = v["median"] if isinstance(v, dict) else v
+            row.append(_fmt(v / base, ratio=True) if not isinstance(v, str) and base
+                       else _fmt("n/a"))
+        lines.append(f"{ctx:<26}" + "".join(row))
+    notes = {}
+    for k in keys:
+        for ctx in CONTEXTS:
+            if isinstance(results[k][ctx], str) and results[k][ctx] != "n/a":
+                notes.setdefault(k, results[k][ctx])
+    for k, note in notes.items():
+        lines.append(f"  {APPROACHES[k][0]}: {note}")
+    return "\n".join(lines)
+
+
+def render_correctness(correct, keys):
+    ctxs = list(approaches.CORRECTNESS)
+    lines = ["class Both(m1.Box, m2.Box): does m2's implementation see m2's state?",
+             f"{'approach':<14}" + "".join(f"{c:>22}" for c in ctxs)]
+    for k in keys:
+        lines.append(f"{APPROACHES[k][0]:<14}" + "".join(f"{correct[k][c][:21]:>22}"
+                                                          for c in ctxs))
+    return "\n".join(lines)
+
+
+def render_creation(creation):
+    lines = ["module instance of 10 types x 10 methods + 50 functions: create + destroy",
+             f"{'shape':<22}{'instructions':>14}{'us (median)':>13}{'bytes/instance':>16}"]
+    for shape, row in creation.items():
+        if "note" in row:
+            lines.append(f"{shape:<22}{row['note']:>43}")
+            continue
+        ins = f"{row['instructions']:>14,.0f}" if "instructions" in row else f"{'-':>14}"
+        lines.append(f"{shape:<22}{ins}{row['us']:>13.1f}{row['bytes']:>16,.0f}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true",
+                   help="smoke mode (CI): tiny counts, wall-clock only, no valgrind")
+    p.add_argument("--json", metavar="FILE", help="also write every result as JSON")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = p.parse_args(argv)
+    metric = "callgrind" if shutil.which("valgrind") and not args.quick else "time"
+    print(f"hpystate benchmark suite: Python {platform.python_version()} "
+          f"({platform.machine()}), metric: {metric}{' + time' if metric == 'callgrind' else ''}")
+    keys = list(APPROACHES)
+    with tempfile.TemporaryDirectory() as site:
+        failed = build(site)
+        for k, reason in failed.items():
+            print(f"  {APPROACHES[k][0]}: not built: {reason}")
+        sys.path.insert(0, site)
+        built = [k for k in keys if k not in failed]
+        report = {"python": platform.python_version(), "machine": platform.machine(),
+                  "approaches": {k: APPROACHES[k][3] for k in keys},
+                  "not_built": failed, "contexts": CONTEXTS}
+
+        def blank(results):
+            for k in failed:
+                results[k] = {ctx: f"not built: {failed[k]}" for ctx in CONTEXTS}
+            return results
+
+        number, repeat = (200, 3) if args.quick else (20_000, 7)
+        report["time"] = blank(measure_time(built, site, number, repeat))
+        if metric == "callgrind":
+            report["callgrind"] = blank(measure_callgrind(built, site, args.jobs))
+            print()
+            print(render_calls(report["callgrind"], "instructions", keys))
+        print()
+        print(render_calls(report["time"], "ns (median of interleaved repeats)", keys))
+        correct = measure_correctness(built, site)
+        for k in failed:
+            correct[k] = {c: "not built" for c in approaches.CORRECTNESS}
+        report["correctness"] = correct
+        print()
+        print(render_correctness(correct, keys))
+        report["creation"] = measure_creation(site, metric, args.quick)
+        print()
+        print(render_creation(report["creation"]))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+    wrong = [f"{APPROACHES[k][0]} {ctx}: {seen}" for k in keys if k.startswith("hps-")
+             for ctx, seen in correct[k].items() if seen != "right"]
+    if wrong:       # hpystate's promise; the smoke run in CI fails on it
+        sys.exit("hpystate delivered the wrong state: " + "; ".join(wrong))
+    return report
+
+
+if __name__ == "__main__":
+    main()
