@@ -23,11 +23,9 @@ import gc
 import importlib.machinery
 import importlib.util
 import pathlib
-import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import tracemalloc
