@@ -23,7 +23,7 @@ APPROACHES = {
     "cpython": ("C CPython", "ref_state", "file",
                 "hand-written C, CPython's recommended route: PyModule_GetState(self), "
                 "METH_METHOD defining_class + PyType_GetModuleState, "
-                "PyType_GetModuleByDef in slots and getters (3.11+)"),
+                "PyType_GetModuleByDef in slots and getters (3.10: _PyType_GetModuleByDef)"),
     "cython": ("Cython", "cy_globals", "file",
                "plain Cython module, state in cdef module globals: not isolated"),
     "hps-c": ("hps cimport", "hps_c", "hpystate",

@@ -6,7 +6,7 @@
  *                     PyModule_GetState(self) in module functions, METH_METHOD
  *                     defining_class + PyType_GetModuleState in methods,
  *                     PyType_GetModuleByDef(Py_TYPE(self), &def) in slots and getters
- *                     (3.11+; on 3.10 those raise NotImplementedError and are reported n/a).
+ *                     (on 3.10 its private predecessor _PyType_GetModuleByDef).
  *
  * The interface every approach in the suite implements:
  *   get() -> value                 set(v) -> None (sets value)
@@ -39,12 +39,10 @@ slot_state(PyObject *self)
 {
 #if PY_VERSION_HEX >= 0x030B0000
     PyObject *mod = PyType_GetModuleByDef(Py_TYPE(self), &refmodule);
-    return mod ? (refstate *)PyModule_GetState(mod) : NULL;
-#else
-    (void)self;
-    PyErr_SetString(PyExc_NotImplementedError, "PyType_GetModuleByDef needs 3.11");
-    return NULL;
+#else   /* 3.10: the same function, still private (what the stdlib used in 3.10) */
+    PyObject *mod = _PyType_GetModuleByDef(Py_TYPE(self), &refmodule);
 #endif
+    return mod ? (refstate *)PyModule_GetState(mod) : NULL;
 }
 #define SLOT_STATE(self) slot_state(self)
 #endif

@@ -1,0 +1,78 @@
+"""Render the suite's JSON results (``suite.py --json``, ``run.py --all-pythons``) as the
+Markdown tables of docs/benchmarks.md.
+
+    python benchmarks/report.py docs/data/suite-3.1*.json > /tmp/tables.md
+"""
+import json
+import sys
+
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+from approaches import APPROACHES, CONTEXTS, CORRECTNESS  # noqa: E402
+
+
+def _num(v):
+    v = v["median"] if isinstance(v, dict) else v
+    return v if isinstance(v, (int, float)) else None
+
+
+def calls_table(report, metric="callgrind"):
+    cells = report[metric]
+    keys = list(APPROACHES)
+    head = "| context | C static (instr.) | " + " | ".join(APPROACHES[k][0] for k in keys[1:]) + " |"
+    lines = [head, "|---" * len(keys) + "|---|"]
+    for ctx in CONTEXTS:
+        base = _num(cells["static"][ctx])
+        row = [ctx, f"{base:.0f}" if base else "n/a"]
+        for k in keys[1:]:
+            v = _num(cells[k][ctx])
+            row.append(f"{v / base:.2f}" if v is not None and base else "n/a")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def correctness_table(reports):
+    lines = ["| approach | " + " | ".join(CORRECTNESS) + " |",
+             "|---" * (len(CORRECTNESS) + 1) + "|"]
+    ref = reports[-1]["correctness"]
+    for k in APPROACHES:
+        row = [APPROACHES[k][0]]
+        for ctx in CORRECTNESS:
+            seen = {r["correctness"][k][ctx] for r in reports}
+            row.append(" / ".join(sorted(seen)) if len(seen) > 1 else ref[k][ctx])
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def creation_table(reports):
+    shapes = [s for s in reports[0]["creation"] if "note" not in reports[0]["creation"][s]]
+    lines = ["| Python | " + " | ".join(f"{s}: instr. / µs / KiB" for s in shapes) + " |",
+             "|---" * (len(shapes) + 1) + "|"]
+    for r in reports:
+        row = [r["python"]]
+        for s in shapes:
+            c = r["creation"][s]
+            ins = f"{c['instructions'] / 1000:.0f}k" if "instructions" in c else "-"
+            row.append(f"{ins} / {c['us']:.0f} / {c['bytes'] / 1024:.1f}")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def main(paths):
+    reports = sorted((json.load(open(p)) for p in paths),
+                     key=lambda r: tuple(int(x) for x in r["python"].split(".")))
+    for r in reports:
+        print(f"### CPython {r['python']}: instructions per call, ratio to C static\n")
+        if r["not_built"]:
+            for k, why in r["not_built"].items():
+                print(f"{APPROACHES[k][0]}: not built ({why}).\n")
+        print(calls_table(r))
+        print()
+    print("### Correctness: `class Both(m1.Box, m2.Box)`, does m2's code see m2's state?\n")
+    print(correctness_table(reports))
+    print()
+    print("### Module instance creation + destruction (10 types x 10 methods, 50 functions)\n")
+    print(creation_table(reports))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
