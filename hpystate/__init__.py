@@ -46,6 +46,14 @@ from hpystate._core import (
 
 __version__ = "0.1.0"
 
+
+def get_include():
+    """The directory holding ``hpystate.h`` (the header of real extension entries, see
+    ``hpystate.build``) and hpystate's ``.pxd`` files."""
+    import os
+    return os.path.dirname(os.path.abspath(__file__))
+
+
 __all__ = [
     "CFunction",
     "CMethod",
@@ -58,6 +66,7 @@ __all__ = [
     "StateMethod",
     "StateProperty",
     "TypeDef",
+    "get_include",
     "classmethod",
     "getter",
     "method",

@@ -22,3 +22,5 @@ from hpystate._core import (
 
 __version__: str
 __all__: list[str]
+
+def get_include() -> str: ...

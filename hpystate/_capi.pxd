@@ -56,28 +56,71 @@ cdef extern from "Python.h":
        first field, checked by hps_state_install) starts as None; the weak-reference list
        stays zeroed. Cython subclasses call this through the slot and then set their own
        fields, as they do with Cython's. */
-    static PyObject *hps_empty_args = NULL;
     static PyObject *hps_state_new(PyTypeObject *t, PyObject *args, PyObject *kwds) {
-        PyObject *o = PyBaseObject_Type.tp_new(t, hps_empty_args, NULL);
+        PyObject *empty = PyTuple_New(0);   /* the (per-interpreter) empty-tuple singleton */
+        if (empty == NULL) {
+            return NULL;
+        }
+        PyObject *o = PyBaseObject_Type.tp_new(t, empty, NULL);
+        Py_DECREF(empty);
         if (o != NULL) {
             *(PyObject **)((char *)o + sizeof(PyObject)) = Py_NewRef(Py_None);
         }
         return o;
     }
-    /* Layout expected: PyObject_HEAD, _module, __weakref__. */
+    /* ModuleState's tp_dealloc. hpystate's own Cython module is built with type specs
+       (ModuleState is a heap type), but a state class may come from a Cython module built
+       without them (a static type): Cython's own dealloc would then drop a reference to
+       that static type on every state freed. Like CPython's subtype_dealloc, this drops the
+       type reference only when the object's type is a heap type. */
+    static void hps_state_dealloc(PyObject *o) {
+        PyTypeObject *tp = Py_TYPE(o);
+        if (tp->tp_finalize != NULL && tp->tp_dealloc == hps_state_dealloc) {
+            if (PyObject_CallFinalizerFromDealloc(o) < 0) {
+                return;                       /* resurrected */
+            }
+        }
+        PyObject_GC_UnTrack(o);
+        if (*(PyObject **)((char *)o + sizeof(PyObject) + sizeof(PyObject *)) != NULL) {
+            PyObject_ClearWeakRefs(o);
+        }
+        Py_CLEAR(*(PyObject **)((char *)o + sizeof(PyObject)));
+        tp->tp_free(o);
+        if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+            Py_DECREF(tp);
+        }
+    }
+    /* Layout expected: PyObject_HEAD, _module, __weakref__. Once per interpreter: with
+       Cython's type specs each interpreter has its own ModuleState type. */
     static int hps_state_install(PyTypeObject *t) {
         if (t->tp_basicsize != (Py_ssize_t)(sizeof(PyObject) + 2 * sizeof(PyObject *)) ||
                 t->tp_weaklistoffset != (Py_ssize_t)(sizeof(PyObject) + sizeof(PyObject *))) {
             PyErr_SetString(PyExc_SystemError, "hpystate: unexpected ModuleState layout");
             return -1;
         }
-        hps_empty_args = PyTuple_New(0);
-        if (hps_empty_args == NULL) {
-            return -1;
-        }
         t->tp_new = hps_state_new;
+        t->tp_dealloc = hps_state_dealloc;
         PyType_Modified(t);
         return 0;
+    }
+    /* Module slots declaring subinterpreter and free-threading support, where they exist
+       (0: not on this version). */
+    #if PY_VERSION_HEX >= 0x030C0000
+    #define HPS_MOD_MULTIPLE_INTERPRETERS Py_mod_multiple_interpreters
+    #else
+    #define HPS_MOD_MULTIPLE_INTERPRETERS 0
+    #endif
+    #if PY_VERSION_HEX >= 0x030D0000
+    #define HPS_MOD_GIL Py_mod_gil
+    #define HPS_MOD_GIL_USED Py_MOD_GIL_USED
+    #define HPS_MOD_GIL_NOT_USED Py_MOD_GIL_NOT_USED
+    #else
+    #define HPS_MOD_GIL 0
+    #define HPS_MOD_GIL_USED NULL
+    #define HPS_MOD_GIL_NOT_USED NULL
+    #endif
+    static int hps_in_main_interpreter(void) {
+        return PyInterpreterState_Get() == PyInterpreterState_Main();
     }
     #define HPS_T_OBJECT_EX T_OBJECT_EX
     #define HPS_T_PYSSIZET T_PYSSIZET
@@ -122,6 +165,11 @@ cdef extern from "Python.h":
 
     # --- module definitions (PEP 489; the structs are in _pydefs.pxd) ---
     int Py_mod_exec
+    int HPS_MOD_MULTIPLE_INTERPRETERS
+    int HPS_MOD_GIL
+    void *HPS_MOD_GIL_USED
+    void *HPS_MOD_GIL_NOT_USED
+    int hps_in_main_interpreter()
     void hps_moddef_base_init(PyModuleDef *)
     object PyModule_FromDefAndSpec(PyModuleDef *, object spec)
     int PyModule_ExecDef(object module, PyModuleDef *) except -1
@@ -219,3 +267,12 @@ cdef extern from "_trampolines.h":
     ctypedef PyObject *(*hps_ssizearg_impl)(PyObject *, PyObject *, Py_ssize_t)
     ctypedef int (*hps_objobj_impl)(PyObject *, PyObject *, PyObject *)
     ctypedef int (*hps_objobjarg_impl)(PyObject *, PyObject *, PyObject *, PyObject *)
+
+
+cdef extern from "hpystate.h":
+    int HPYSTATE_CAPI_VERSION
+    ctypedef struct HpyState_CAPI:
+        int version
+        PyObject *(*extension_def)(const char *name, const char *target) except NULL
+    PyObject *PyModuleDef_Init(PyModuleDef *d)
+    object PyCapsule_New(void *pointer, const char *name, void *destructor)

@@ -29,7 +29,7 @@ ctypedef struct _Block:     # a module instance's PEP 489 state (m_size)
 ctypedef struct _DefStorage:
     PyModuleDef moddef      # must stay first: PyModuleDef* -> _DefStorage*
     PyObject *owner         # borrowed back-pointer to the ModuleDef object
-    PyModuleDef_Slot slots[2]
+    PyModuleDef_Slot slots[4]  # exec, multiple interpreters (3.12+), gil (3.13+), end
 
 
 cdef class ModuleDef:
@@ -37,6 +37,8 @@ cdef class ModuleDef:
     cdef readonly str name
     cdef readonly object state
     cdef readonly object doc
+    cdef readonly str multiple_interpreters
+    cdef readonly bint gil_used
     cdef bytes _name_b
     cdef bytes _doc_b
     cdef list _functions        # [FunctionDef]
@@ -48,6 +50,7 @@ cdef class ModuleDef:
 
     cdef _claim_name(self, name, what)
     cdef object _create_module(self, spec)
+    cdef int _check_interpreter(self, str name) except -1
     cdef int _exec_module(self, module) except -1
     cdef int _init_instance(self, module) except -1
 

@@ -2,7 +2,7 @@
 import importlib.machinery
 import inspect
 import types
-from typing import Any, Callable, Generic, TypeVar, overload
+from typing import Any, Callable, Generic, Literal, TypeVar, overload
 
 _S = TypeVar("_S", bound=ModuleState)
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -68,7 +68,11 @@ class ModuleDef(Generic[_S]):
     name: str
     state: type[_S]
     doc: str | None
-    def __init__(self, name: str, state: type[_S] | None = ..., doc: str | None = ...) -> None: ...
+    multiple_interpreters: Literal["no", "shared_gil", "own_gil"]
+    gil_used: bool
+    def __init__(self, name: str, state: type[_S] | None = ..., doc: str | None = ..., *,
+                 multiple_interpreters: Literal["no", "shared_gil", "own_gil"] = ...,
+                 gil_used: bool = ...) -> None: ...
     def __getitem__(self, name: str) -> TypeDef | ExceptionDef | FunctionDef: ...
     def __contains__(self, name: object) -> bool: ...
     @overload

@@ -704,15 +704,28 @@ cdef int _check_open(ModuleDef mod, str what) except -1:
     return 0
 
 
+# ModuleDef(multiple_interpreters=...) -> Py_mod_multiple_interpreters value (CPython's
+# Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED, ..._SUPPORTED, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED);
+# the names are those of Cython's ``subinterpreters_compatible`` directive.
+_MULTIPLE_INTERPRETERS = {"no": 0, "shared_gil": 1, "own_gil": 2}
+
+
 cdef class ModuleDef:
     """The definition of an extension module with per-instance state.
 
     ``ModuleDef(name, state=StateClass, doc=...)`` collects functions, types, exceptions and
     exec hooks; every ``create()`` (or import through ``register``) makes a fresh module with
     a fresh state object and fresh types. The definition is frozen once the first instance
-    exists."""
+    exists.
 
-    def __init__(self, str name, state=None, doc=None):
+    ``multiple_interpreters`` declares subinterpreter support (``Py_mod_multiple_interpreters``):
+    ``"own_gil"`` (default: isolated interpreters with their own GIL), ``"shared_gil"``, or
+    ``"no"`` (import in a subinterpreter raises CPython's ``ImportError``). ``gil_used``
+    (``Py_mod_gil``, 3.13+) is False if the module is safe to run without the GIL on
+    free-threaded builds."""
+
+    def __init__(self, str name, state=None, doc=None, *, multiple_interpreters="own_gil",
+                 gil_used=True):
         if not name or not all(part.isidentifier() for part in name.split(".")):
             raise ValueError(f"module name must be a dotted Python identifier, not {name!r}")
         if state is None:
@@ -733,7 +746,15 @@ cdef class ModuleDef:
             pass
         if doc is not None and not isinstance(doc, str):
             raise TypeError(f"doc must be a str or None, not {type(doc).__name__}")
+        if multiple_interpreters not in _MULTIPLE_INTERPRETERS:
+            raise ValueError(f"multiple_interpreters must be one of "
+                             f"{', '.join(map(repr, _MULTIPLE_INTERPRETERS))}, not "
+                             f"{multiple_interpreters!r}")
+        if not isinstance(gil_used, bool):
+            raise TypeError(f"gil_used must be True or False, not {gil_used!r}")
         self.name = name
+        self.multiple_interpreters = multiple_interpreters
+        self.gil_used = gil_used
         self.state = state
         self.doc = doc
         self._functions = []
@@ -755,6 +776,14 @@ cdef class ModuleDef:
         self._c.moddef.m_free = <void *>_m_free
         self._c.slots[0].slot = Py_mod_exec
         self._c.slots[0].value = <void *>_m_exec
+        cdef int n = 1
+        if HPS_MOD_MULTIPLE_INTERPRETERS:       # 3.12+: CPython enforces it when creating
+            self._c.slots[n].slot = HPS_MOD_MULTIPLE_INTERPRETERS
+            self._c.slots[n].value = <void *><size_t>_MULTIPLE_INTERPRETERS[multiple_interpreters]
+            n += 1
+        if HPS_MOD_GIL:                         # 3.13+: free-threaded builds read it
+            self._c.slots[n].slot = HPS_MOD_GIL
+            self._c.slots[n].value = HPS_MOD_GIL_USED if gil_used else HPS_MOD_GIL_NOT_USED
 
     def __repr__(self):
         return f"<hpystate ModuleDef {self.name!r}>"
@@ -864,8 +893,19 @@ cdef class ModuleDef:
         return module
 
     cdef object _create_module(self, spec):
+        self._check_interpreter(spec.name)
         self._frozen = True
         return PyModule_FromDefAndSpec(&self._c.moddef, spec)
+
+    cdef int _check_interpreter(self, str name) except -1:
+        # 3.12+: CPython checks the Py_mod_multiple_interpreters slot itself (in interpreters
+        # whose config checks extensions). 3.10/3.11 have no such slot: a module declared
+        # multiple_interpreters="no" refuses every subinterpreter, with CPython's message.
+        if (not HPS_MOD_MULTIPLE_INTERPRETERS and self.multiple_interpreters == "no"
+                and not hps_in_main_interpreter()):
+            raise ImportError(f"module {name} does not support loading in subinterpreters",
+                              name=name)
+        return 0
 
     cdef int _exec_module(self, module) except -1:
         return PyModule_ExecDef(module, &self._c.moddef)
@@ -999,8 +1039,10 @@ cdef void *_subtype_dealloc = (<PyTypeObject_ *>_LayoutProbe).tp_dealloc
 cdef void *_subtype_traverse = (<PyTypeObject_ *>_LayoutProbe).tp_traverse
 cdef void *_subtype_clear = (<PyTypeObject_ *>_LayoutProbe).tp_clear
 
-cdef bytes _WEAKLIST_NAME = b"__weaklistoffset__"
-cdef bytes _DICT_NAME = b"__dictoffset__"
+# C statics are shared by every interpreter in the process: only constant C data here (module
+# globals of object type live in each interpreter's module state; see docs/subinterpreters.md).
+cdef const char *_WEAKLIST_NAME = "__weaklistoffset__"
+cdef const char *_DICT_NAME = "__dictoffset__"
 
 
 def _parse_type(ModuleDef moddef, cls, str name, base, bint mutable):
@@ -1473,6 +1515,31 @@ def unregister(fullname):
         raise KeyError(fullname)
 
 
+# -- real extension entries (hpystate.build) --------------------------------------------------
+#
+# A downstream package's extension module ``pkg.mod`` is a generated C stub whose
+# ``PyInit_mod`` calls ``HpyState_ModuleInit("pkg.mod", "pkg._impl:moddef")`` (hpystate.h):
+# through the capsule below it gets the definition's PyModuleDef, so CPython's own extension
+# loader does the multi-phase import (re-import, reload, subinterpreters all native).
+
+cdef PyObject *_extension_def(const char *name, const char *target) except NULL:
+    cdef str fullname = name.decode("utf-8")
+    cdef str entry = target.decode("utf-8")
+    cdef ModuleDef d = _resolve_definition(fullname, entry)
+    if d.name != fullname:
+        raise ImportError(f"hpystate: extension {fullname!r} is built for {entry!r}, a "
+                          f"definition named {d.name!r}; the names must match", name=fullname)
+    d._check_interpreter(fullname)
+    d._frozen = True
+    return PyModuleDef_Init(&d._c.moddef)
+
+
+cdef HpyState_CAPI _c_api
+_c_api.version = HPYSTATE_CAPI_VERSION
+_c_api.extension_def = _extension_def
+_C_API = PyCapsule_New(&_c_api, b"hpystate._core._C_API", NULL)
+
+
 # ---------------------------------------------------------------------------------------------
 # 6. The cimport API: C-level implementations (declared in _core.pxd, re-exported by
 #    hpystate/state.pxd)
@@ -1829,7 +1896,7 @@ cdef _CCallable _make_ccallable(type kind, size_t impl, int mode, int variant, s
 
 # -- registration ---------------------------------------------------------------------------
 
-cdef dict _METH_KINDS = {}          # METH_* flags -> (method kind, mode, function kind)
+_METH_KINDS = {}                    # METH_* flags -> (method kind, mode, function kind)
 _METH_KINDS[METH_NOARGS] = (HPS_K_METH_NOARGS, M_NOARGS, HPS_K_FUNC_NOARGS)
 _METH_KINDS[METH_O] = (HPS_K_METH_O, M_O, HPS_K_FUNC_O)
 _METH_KINDS[METH_FASTCALL] = (HPS_K_METH_FASTCALL, M_FASTCALL, HPS_K_FUNC_FASTCALL)

@@ -226,3 +226,21 @@ def test_documented_example_compiles_and_works(tmp_path):
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("doc_example", None)
+
+
+def test_state_class_from_a_module_built_without_type_specs(cext):
+    # hpystate's own module is built with Cython's type specs (ModuleState is a heap type,
+    # one per interpreter); this test extension is built with plain cythonize, so its cdef
+    # state class is a static type deriving from it. Freeing such states must not drop
+    # references to the static type (Cython's own dealloc would, and crash the process).
+    St = type(hpystate.state_of(cext.defn.create()))
+    assert not St.__flags__ & (1 << 9)                      # Py_TPFLAGS_HEAPTYPE
+    assert hpystate.ModuleState.__flags__ & (1 << 9)
+    gc.collect()
+    before = sys.getrefcount(St)
+    refs = []
+    for _ in range(300):
+        refs.append(weakref.ref(hpystate.state_of(cext.defn.create())))
+        gc.collect()
+    assert all(r() is None for r in refs)
+    assert sys.getrefcount(St) == before
