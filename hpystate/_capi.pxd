@@ -119,6 +119,22 @@ cdef extern from "Python.h":
     #define HPS_MOD_GIL_USED NULL
     #define HPS_MOD_GIL_NOT_USED NULL
     #endif
+    /* Exec slot of real extension entries (hpystate.h): CPython may have run the module's
+       PyInit in another interpreter (3.13: the main one), so the importing interpreter may
+       not have imported hpystate yet, and Cython code needs its module there. Plain C:
+       import it, then run the Cython exec function (set once at module init). */
+    static int (*hps_cython_exec)(PyObject *) = NULL;
+    static int hps_extension_exec(PyObject *module) {
+        PyObject *core = PyImport_ImportModule("hpystate._core");
+        if (core == NULL) {
+            return -1;
+        }
+        Py_DECREF(core);
+        return hps_cython_exec(module);
+    }
+    static void hps_set_cython_exec(void *f) {
+        hps_cython_exec = (int (*)(PyObject *))f;
+    }
     static int hps_in_main_interpreter(void) {
         return PyInterpreterState_Get() == PyInterpreterState_Main();
     }
@@ -170,6 +186,8 @@ cdef extern from "Python.h":
     void *HPS_MOD_GIL_USED
     void *HPS_MOD_GIL_NOT_USED
     int hps_in_main_interpreter()
+    int hps_extension_exec(PyObject *module)
+    void hps_set_cython_exec(void *f)
     void hps_moddef_base_init(PyModuleDef *)
     object PyModule_FromDefAndSpec(PyModuleDef *, object spec)
     int PyModule_ExecDef(object module, PyModuleDef *) except -1
@@ -271,8 +289,15 @@ cdef extern from "_trampolines.h":
 
 cdef extern from "hpystate.h":
     int HPYSTATE_CAPI_VERSION
+    ctypedef struct HpyState_ExtensionDef:
+        PyModuleDef moddef
+        PyObject *owner
+        PyModuleDef_Slot slots[4]
+        const char *target
+        int multiple_interpreters
+        int gil_used
     ctypedef struct HpyState_CAPI:
         int version
-        PyObject *(*extension_def)(const char *name, const char *target) except NULL
+        PyObject *(*extension_init)(HpyState_ExtensionDef *d) except NULL
     PyObject *PyModuleDef_Init(PyModuleDef *d)
     object PyCapsule_New(void *pointer, const char *name, void *destructor)

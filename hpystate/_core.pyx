@@ -692,9 +692,10 @@ cdef _Block *_block_of(object module, ModuleDef expected) except? NULL:
     cdef PyModuleDef *d = PyModule_GetDef(<PyObject *>module)
     if d == NULL or d.m_free != <void *>_m_free:
         return NULL
-    if expected is not None and (<_DefStorage *>d).owner != <PyObject *>expected:
+    cdef _Block *b = <_Block *>PyModule_GetState(<PyObject *>module)
+    if expected is not None and (b == NULL or b.owner != <PyObject *>expected):
         return NULL
-    return <_Block *>PyModule_GetState(<PyObject *>module)
+    return b
 
 
 cdef int _check_open(ModuleDef mod, str what) except -1:
@@ -708,6 +709,25 @@ cdef int _check_open(ModuleDef mod, str what) except -1:
 # Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED, ..._SUPPORTED, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED);
 # the names are those of Cython's ``subinterpreters_compatible`` directive.
 _MULTIPLE_INTERPRETERS = {"no": 0, "shared_gil": 1, "own_gil": 2}
+_MULTIPLE_INTERPRETERS_NAMES = {v: k for k, v in _MULTIPLE_INTERPRETERS.items()}
+
+
+cdef void _fill_slots(PyModuleDef_Slot *slots, void *exec_, size_t multiple_interpreters,
+                      bint gil_used) noexcept:
+    """exec, then the declarations this CPython knows, then the terminator (4 entries).
+    ``multiple_interpreters``: a value of _MULTIPLE_INTERPRETERS. No Python code: it runs
+    under hps_lock for extension definitions."""
+    memset(slots, 0, 4 * sizeof(PyModuleDef_Slot))
+    slots[0].slot = Py_mod_exec
+    slots[0].value = exec_
+    cdef int n = 1
+    if HPS_MOD_MULTIPLE_INTERPRETERS:           # 3.12+: CPython enforces it when creating
+        slots[n].slot = HPS_MOD_MULTIPLE_INTERPRETERS
+        slots[n].value = <void *>multiple_interpreters
+        n += 1
+    if HPS_MOD_GIL:                             # 3.13+: free-threaded builds read it
+        slots[n].slot = HPS_MOD_GIL
+        slots[n].value = HPS_MOD_GIL_USED if gil_used else HPS_MOD_GIL_NOT_USED
 
 
 cdef class ModuleDef:
@@ -774,16 +794,8 @@ cdef class ModuleDef:
         self._c.moddef.m_traverse = <void *>_m_traverse
         self._c.moddef.m_clear = <void *>_m_clear
         self._c.moddef.m_free = <void *>_m_free
-        self._c.slots[0].slot = Py_mod_exec
-        self._c.slots[0].value = <void *>_m_exec
-        cdef int n = 1
-        if HPS_MOD_MULTIPLE_INTERPRETERS:       # 3.12+: CPython enforces it when creating
-            self._c.slots[n].slot = HPS_MOD_MULTIPLE_INTERPRETERS
-            self._c.slots[n].value = <void *><size_t>_MULTIPLE_INTERPRETERS[multiple_interpreters]
-            n += 1
-        if HPS_MOD_GIL:                         # 3.13+: free-threaded builds read it
-            self._c.slots[n].slot = HPS_MOD_GIL
-            self._c.slots[n].value = HPS_MOD_GIL_USED if gil_used else HPS_MOD_GIL_NOT_USED
+        _fill_slots(self._c.slots, <void *>_m_exec, _MULTIPLE_INTERPRETERS[multiple_interpreters],
+                    gil_used)
 
     def __repr__(self):
         return f"<hpystate ModuleDef {self.name!r}>"
@@ -903,8 +915,7 @@ cdef class ModuleDef:
         # multiple_interpreters="no" refuses every subinterpreter, with CPython's message.
         if (not HPS_MOD_MULTIPLE_INTERPRETERS and self.multiple_interpreters == "no"
                 and not hps_in_main_interpreter()):
-            raise ImportError(f"module {name} does not support loading in subinterpreters",
-                              name=name)
+            raise ImportError(f"module {name} does not support loading in subinterpreters")
         return 0
 
     cdef int _exec_module(self, module) except -1:
@@ -962,7 +973,11 @@ cdef int _m_exec(object module) except -1:
     cdef PyModuleDef *d = PyModule_GetDef(<PyObject *>module)
     if d == NULL:
         raise SystemError("hpystate exec slot called on a module without a definition")
-    cdef ModuleDef owner = <ModuleDef>(<_DefStorage *>d).owner
+    cdef ModuleDef owner
+    if (<_DefStorage *>d).owner != NULL:        # a ModuleDef's own PyModuleDef
+        owner = <ModuleDef>(<_DefStorage *>d).owner
+    else:                                       # a real extension entry (hpystate.build)
+        owner = _extension_owner(module, <HpyState_ExtensionDef *>d)
     return owner._init_instance(module)
 
 
@@ -1517,26 +1532,58 @@ def unregister(fullname):
 
 # -- real extension entries (hpystate.build) --------------------------------------------------
 #
-# A downstream package's extension module ``pkg.mod`` is a generated C stub whose
-# ``PyInit_mod`` calls ``HpyState_ModuleInit("pkg.mod", "pkg._impl:moddef")`` (hpystate.h):
-# through the capsule below it gets the definition's PyModuleDef, so CPython's own extension
-# loader does the multi-phase import (re-import, reload, subinterpreters all native).
+# A downstream package's extension module ``pkg.mod`` is a generated C stub holding a static
+# HpyState_ExtensionDef (hpystate.h) whose ``PyInit_mod`` calls ``HpyState_ModuleInit``:
+# through the capsule below, hpystate completes that process-wide definition with its own
+# callbacks, and CPython's extension loader does the multi-phase import (re-import, reload,
+# subinterpreters all native). PyInit may run in another interpreter than the importing one
+# (3.13 runs it in the main interpreter), so nothing per-interpreter happens here: the exec
+# slot (``_m_exec``) resolves the target in the importing interpreter.
 
-cdef PyObject *_extension_def(const char *name, const char *target) except NULL:
-    cdef str fullname = name.decode("utf-8")
-    cdef str entry = target.decode("utf-8")
-    cdef ModuleDef d = _resolve_definition(fullname, entry)
-    if d.name != fullname:
-        raise ImportError(f"hpystate: extension {fullname!r} is built for {entry!r}, a "
-                          f"definition named {d.name!r}; the names must match", name=fullname)
-    d._check_interpreter(fullname)
+cdef PyObject *_extension_init(HpyState_ExtensionDef *x) except NULL:
+    if x.owner != NULL or x.target == NULL:
+        raise SystemError("hpystate: malformed extension definition")
+    if not 0 <= x.multiple_interpreters <= 2:
+        raise SystemError("hpystate: malformed extension definition")
+    hps_lock()                          # several interpreters may import it at once
+    if x.moddef.m_slots == NULL:
+        x.moddef.m_size = sizeof(_Block)
+        x.moddef.m_traverse = <void *>_m_traverse
+        x.moddef.m_clear = <void *>_m_clear
+        x.moddef.m_free = <void *>_m_free
+        _fill_slots(x.slots, <void *>hps_extension_exec, <size_t>x.multiple_interpreters,
+                    x.gil_used != 0)
+        x.moddef.m_slots = x.slots
+    hps_unlock()
+    return PyModuleDef_Init(&x.moddef)
+
+
+cdef ModuleDef _extension_owner(object module, HpyState_ExtensionDef *x):
+    """The ModuleDef behind extension module ``module``, in the current interpreter."""
+    cdef str name = x.moddef.m_name.decode("utf-8")
+    cdef str target = x.target.decode("utf-8")
+    cdef ModuleDef d = _resolve_definition(name, target)
+    if d.name != name:
+        raise ImportError(f"hpystate: extension {name!r} is built for {target!r}, a "
+                          f"definition named {d.name!r}; the names must match", name=name)
+    built = _MULTIPLE_INTERPRETERS_NAMES.get(x.multiple_interpreters)
+    if d.multiple_interpreters != built or d.gil_used != (x.gil_used != 0):
+        raise ImportError(
+            f"hpystate: extension {name!r} was built with multiple_interpreters={built!r}, "
+            f"gil_used={x.gil_used != 0} but its definition {target!r} declares "
+            f"multiple_interpreters={d.multiple_interpreters!r}, gil_used={d.gil_used}: pass "
+            "the same values to hpystate.build.extension", name=name)
+    d._check_interpreter(name)
     d._frozen = True
-    return PyModuleDef_Init(&d._c.moddef)
+    if d.doc is not None:
+        module.__doc__ = d.doc
+    return d
 
 
+hps_set_cython_exec(<void *>_m_exec)
 cdef HpyState_CAPI _c_api
 _c_api.version = HPYSTATE_CAPI_VERSION
-_c_api.extension_def = _extension_def
+_c_api.extension_init = _extension_init
 _C_API = PyCapsule_New(&_c_api, b"hpystate._core._C_API", NULL)
 
 

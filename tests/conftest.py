@@ -1,4 +1,7 @@
 import gc
+import pathlib
+import shutil
+import subprocess
 import sys
 
 import pytest
@@ -98,3 +101,25 @@ def mod():
 def _collect():
     yield
     gc.collect()
+
+
+EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "counter_ext"
+
+
+@pytest.fixture(scope="session")
+def example_site(tmp_path_factory):
+    """examples/counter_ext built against the installed hpystate into a folder put on
+    sys.path (Cython definition module + a real extension entry, hpystate.build)."""
+    src = tmp_path_factory.mktemp("src") / "counter_ext"
+    shutil.copytree(EXAMPLE, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "*.c"))
+    site = tmp_path_factory.mktemp("site")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-build-isolation", "--no-deps",
+         "--no-index", "-q", "--target", str(site), str(src)],
+        capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    sys.path.insert(0, str(site))
+    yield site
+    sys.path.remove(str(site))
+    for name in [n for n in sys.modules if n.startswith("counter_ext")]:
+        del sys.modules[name]
