@@ -1,0 +1,206 @@
+"""Real extension entries (hpystate.build.extension) and downstream packaging: an extension
+module whose PyInit hands CPython an hpystate definition, loaded by CPython's own extension
+loader; and a downstream package built in a fresh venv with only hpystate (plus Cython and
+setuptools) as its build requirements."""
+import importlib
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import textwrap
+import venv
+
+import pytest
+
+import hpystate
+import hpystate.build
+from hpystate import testing
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+DEFS = '''
+import hpystate
+
+class S(hpystate.ModuleState):
+    def __init__(self):
+        self.n = 0
+
+def _define(name, **kw):
+    d = hpystate.ModuleDef(name, state=S, doc=f"{name} docs", **kw)
+
+    @d.function
+    def incr(state, k=1):
+        state.n += k
+        return state.n
+
+    @d.type
+    class Box:
+        __slots__ = ()
+
+        @hpystate.method
+        def owner(state, self):
+            return state
+
+    return d
+
+ok_def = _define("extpkg.ok")
+solo_def = _define("extpkg.solo", multiple_interpreters="no")
+other_def = _define("extpkg.other")
+strict_def = _define("extpkg.strict")
+'''
+
+SETUP = '''
+from setuptools import setup
+import hpystate.build as b
+setup(script_args=["build_ext", "--inplace", "-q"], ext_modules=[
+    b.extension("extpkg.ok", "extpkg.defs:ok_def"),
+    b.extension("extpkg.solo", "extpkg.defs:solo_def", multiple_interpreters="no"),
+    b.extension("extpkg.misnamed", "extpkg.defs:other_def"),
+    b.extension("extpkg.strict", "extpkg.defs:strict_def", multiple_interpreters="shared_gil"),
+])
+'''
+
+
+@pytest.fixture(scope="module")
+def extpkg(tmp_path_factory):
+    site = tmp_path_factory.mktemp("extsite")
+    (site / "extpkg").mkdir()
+    (site / "extpkg" / "__init__.py").write_text("")
+    (site / "extpkg" / "defs.py").write_text(DEFS)
+    proc = subprocess.run([sys.executable, "-c", SETUP], cwd=site, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    sys.path.insert(0, str(site))
+    yield site
+    sys.path.remove(str(site))
+    for name in [n for n in sys.modules if n.startswith("extpkg")]:
+        del sys.modules[name]
+
+
+def test_extension_entry_is_a_multi_phase_extension(extpkg):
+    first, second = testing.check_reimport("extpkg.ok")
+    assert type(first.__loader__).__name__ == "ExtensionFileLoader"
+    assert first.__file__.startswith(str(extpkg)) and first.__doc__ == "extpkg.ok docs"
+    assert first.incr(5) == 5 and second.incr() == 1
+    assert first.Box().owner() is hpystate.state_of(first)
+    sys.modules["extpkg.ok"] = first
+    assert importlib.reload(first) is first and first.incr() == 6     # reload keeps it
+    from extpkg.defs import ok_def
+    assert ok_def["Box"].of(first) is first.Box and ok_def["incr"].of(second)() == 2
+
+
+def test_extension_entry_true_defining_class(extpkg):
+    def load():
+        sys.modules.pop("extpkg.ok", None)
+        return importlib.import_module("extpkg.ok")
+    testing.check_multiple_inheritance(load, "Box", call=lambda Box, obj: Box.owner(obj))
+
+
+def test_extension_entry_in_a_subinterpreter(extpkg):
+    sub, main = testing.run_in_subinterpreter('''
+import extpkg.ok as m
+result = (m.incr(3), type(m.__loader__).__name__, m.Box().owner().n)
+''', isolated=testing.OWN_GIL, before='''
+import extpkg.ok as m
+m.incr(40)
+''', after='''
+result = m.incr()
+''')
+    assert sub == (3, "ExtensionFileLoader", 3) and main == 41
+
+
+@pytest.mark.parametrize("mode", ["legacy"] + (["isolated"] if testing.OWN_GIL else []))
+def test_extension_entry_not_supporting_subinterpreters(extpkg, mode):
+    assert importlib.import_module("extpkg.solo").incr() >= 1        # the main interpreter
+    result = testing.run_in_subinterpreter('''
+try:
+    import extpkg.solo as m
+    result = ("loaded", m.incr())
+except ImportError as exc:
+    result = ("refused", str(exc))
+''', isolated=mode == "isolated")
+    if mode == "isolated" or sys.version_info < (3, 12):
+        assert result == ("refused",
+                          "module extpkg.solo does not support loading in subinterpreters")
+    else:                       # CPython 3.12+ lets legacy interpreters load such modules
+        assert result == ("loaded", 1)
+
+
+def test_extension_entry_name_must_match_the_definition(extpkg):
+    with pytest.raises(ImportError, match="built for 'extpkg.defs:other_def', a definition "
+                                          "named 'extpkg.other'; the names must match"):
+        importlib.import_module("extpkg.misnamed")
+    assert "extpkg.misnamed" not in sys.modules
+
+
+def test_extension_entry_declarations_must_match_the_definition(extpkg):
+    with pytest.raises(ImportError, match="built with multiple_interpreters='shared_gil', "
+                                          "gil_used=True but its definition"):
+        importlib.import_module("extpkg.strict")
+
+
+def test_entry_source_validates_its_arguments():
+    src = hpystate.build.entry_source("pkg.mod", "pkg._impl:moddef")
+    assert "PyInit_mod(void)" in src and '"pkg.mod", "pkg._impl:moddef"' in src
+    assert "HPYSTATE_OWN_GIL, 1" in src
+    src = hpystate.build.entry_source("m", "d:x", multiple_interpreters="no", gil_used=False)
+    assert "HPYSTATE_NO_SUBINTERPRETERS, 0" in src
+    with pytest.raises(ValueError, match="extension module name"):
+        hpystate.build.entry_source("pkg.1mod", "a:b")
+    with pytest.raises(ValueError, match="'package.module:attribute'"):
+        hpystate.build.entry_source("pkg.mod", "pkg._impl.moddef")
+    with pytest.raises(ValueError, match="target attribute"):
+        hpystate.build.entry_source("pkg.mod", 'pkg:x"); evil("')
+    with pytest.raises(TypeError, match="target must be"):
+        hpystate.build.entry_source("pkg.mod", None)
+    with pytest.raises(ValueError, match="multiple_interpreters must be one of"):
+        hpystate.build.entry_source("pkg.mod", "a:b", multiple_interpreters="yes")
+    with pytest.raises(TypeError, match="gil_used"):
+        hpystate.build.entry_source("pkg.mod", "a:b", gil_used="no")
+
+
+def test_cythonize_adds_what_subinterpreters_need(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.pyx").write_text("def f():\n    return 1\n")
+    from setuptools import Extension
+    (ext,) = hpystate.build.cythonize([Extension("m", ["m.pyx"])], quiet=True)
+    assert set(hpystate.build.CYTHON_MACROS) <= set(ext.define_macros)
+    with pytest.raises(ValueError, match="subinterpreters must be one of"):
+        hpystate.build.cythonize([Extension("m", ["m.pyx"])], subinterpreters="maybe")
+
+
+def test_get_include_has_the_header_and_pxd_files():
+    include = pathlib.Path(hpystate.get_include())
+    assert (include / "hpystate.h").is_file() and (include / "state.pxd").is_file()
+
+
+def test_downstream_package_builds_in_a_fresh_venv(tmp_path):
+    # hpystate as a wheel (built from this checkout), then examples/counter_ext installed
+    # into a fresh venv by pip with build isolation: its build environment gets only what
+    # its pyproject.toml asks for (setuptools, Cython, hpystate from --find-links).
+    wheels = tmp_path / "wheels"
+    env = {**os.environ, "CFLAGS": "-O0"}         # a quick compile: only the build matters
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                    "--no-build-isolation", "-w", str(wheels), str(ROOT)],
+                   check=True, env=env, capture_output=True)
+    example = tmp_path / "counter_ext"
+    shutil.copytree(ROOT / "examples" / "counter_ext", example,
+                    ignore=shutil.ignore_patterns("build", "*.egg-info", "*.c", "*.so"))
+    venv.create(tmp_path / "venv", with_pip=True)
+    python = tmp_path / "venv" / "bin" / "python"
+    proc = subprocess.run([str(python), "-m", "pip", "install", "-q",
+                           "--disable-pip-version-check", "--find-links", str(wheels),
+                           str(example)], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    proc = subprocess.run([str(python), str(example / "demo.py")], capture_output=True,
+                          text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "first.count() = 41, second.count() = 0" in proc.stdout
+    assert "second.Overflow: counter would pass 1000000 (at 0)" in proc.stdout
+    proc = subprocess.run([str(python), "-c", textwrap.dedent('''
+        import counter_ext.counter as m
+        from hpystate import testing
+        print(type(m.__loader__).__name__, m.incr(2))
+    ''')], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.stdout.split() == ["ExtensionFileLoader", "2"], proc.stderr
