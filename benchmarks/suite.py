@@ -82,16 +82,16 @@ def build(site):
 
 # -- call contexts ------------------------------------------------------------------------
 
-def _run_callgrind(key, site):
+def _callgrind_sections(args, site):
+    """Run ``python args...`` under callgrind; return ({label: instructions} of every
+    section the program dumped through cgmark, its stdout) or raise RuntimeError."""
     with tempfile.TemporaryDirectory() as out:
         proc = subprocess.run(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg",
-             "--dump-line=no", real_python(), str(HERE / "approaches.py"), key, site,
-             str(N1), str(N2)],
-            capture_output=True, text=True, cwd=out,
-            env=child_env([site, str(HERE)]))
+             "--dump-line=no", real_python(), *args],
+            capture_output=True, text=True, cwd=out, env=child_env([site, str(HERE)]))
         if proc.returncode != 0:
-            return None, f"failed: {proc.stderr.strip().splitlines()[-1][:60]}"
+            raise RuntimeError(proc.stderr.strip().splitlines()[-1][:60])
         counts = {}
         for path in glob.glob(f"{out}/cg.*"):
             with open(path) as f:
@@ -100,11 +100,22 @@ def _run_callgrind(key, site):
             total = re.search(r"^summary: (\d+)$", text, re.M)
             if label and total:
                 counts[label.group(1)] = int(total.group(1))
-        unavailable = json.loads(proc.stdout.strip().splitlines()[-1])
-    per_iter = {}
-    for ctx in ["loop", *CONTEXTS]:
-        if ctx not in unavailable:
-            per_iter[ctx] = (counts[f"{ctx}|{N2}"] - counts[f"{ctx}|{N1}"]) / (N2 - N1)
+    return counts, proc.stdout
+
+
+def _per_iteration(counts, label, n1, n2):
+    return (counts[f"{label}|{n2}"] - counts[f"{label}|{n1}"]) / (n2 - n1)
+
+
+def _run_callgrind(key, site):
+    try:
+        counts, stdout = _callgrind_sections(
+            [str(HERE / "approaches.py"), key, site, str(N1), str(N2)], site)
+    except RuntimeError as exc:
+        return None, f"failed: {exc}"
+    unavailable = json.loads(stdout.strip().splitlines()[-1])
+    per_iter = {ctx: _per_iteration(counts, ctx, N1, N2)
+                for ctx in ["loop", *CONTEXTS] if ctx not in unavailable}
     loop = per_iter.pop("loop")
     return {ctx: v - loop for ctx, v in per_iter.items()}, unavailable
 
@@ -191,24 +202,10 @@ def _python(args, site):
 
 
 def _create_callgrind(shape, site):
-    with tempfile.TemporaryDirectory() as out:
-        subprocess.run(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg",
-             "--dump-line=no", real_python(), str(HERE / "big.py"), "create-callgrind",
-             shape, site, str(CREATE_N1), str(CREATE_N2)],
-            capture_output=True, text=True, cwd=out, env=child_env([site, str(HERE)]),
-            check=True)
-        counts = {}
-        for path in glob.glob(f"{out}/cg.*"):
-            with open(path) as f:
-                text = f.read(4096)
-            label = re.search(r"^desc: Trigger: Client Request: (.*)$", text, re.M)
-            total = re.search(r"^summary: (\d+)$", text, re.M)
-            if label and total:
-                counts[label.group(1)] = int(total.group(1))
-    per = {what: (counts[f"{what}|{CREATE_N2}"] - counts[f"{what}|{CREATE_N1}"])
-           / (CREATE_N2 - CREATE_N1) for what in ("cycle", "gc")}
-    return per["cycle"] - per["gc"]
+    counts, _ = _callgrind_sections([str(HERE / "big.py"), "create-callgrind", shape, site,
+                                     str(CREATE_N1), str(CREATE_N2)], site)
+    return (_per_iteration(counts, "cycle", CREATE_N1, CREATE_N2)
+            - _per_iteration(counts, "gc", CREATE_N1, CREATE_N2))
 
 
 # -- output -------------------------------------------------------------------------------

@@ -123,3 +123,27 @@ def example_site(tmp_path_factory):
     sys.path.remove(str(site))
     for name in [n for n in sys.modules if n.startswith("counter_ext")]:
         del sys.modules[name]
+
+
+@pytest.fixture
+def registered():
+    """``registered(name, definition)``: hpystate.register for one test (undone after)."""
+    names = []
+
+    def register(name, definition):
+        hpystate.register(name, definition)
+        names.append(name)
+
+    yield register
+    for name in names:
+        hpystate.unregister(name)
+        sys.modules.pop(name, None)
+
+
+def build_in_place(folder, setup_script):
+    """Run a setuptools script (``build_ext --inplace``) in ``folder``; fail the test with
+    the compiler's output if it fails."""
+    proc = subprocess.run([sys.executable, "-c", setup_script], cwd=folder,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+

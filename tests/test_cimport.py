@@ -2,7 +2,6 @@
 instance's state, through trampolines or, when a table is exhausted, the fallback path."""
 import gc
 import pathlib
-import subprocess
 import sys
 import textwrap
 import weakref
@@ -11,6 +10,8 @@ import pytest
 
 import hpystate
 from hpystate import _core
+
+from conftest import build_in_place
 
 CEXT = pathlib.Path(__file__).resolve().parent / "cext" / "hps_cext.pyx"
 
@@ -25,9 +26,7 @@ def cext(tmp_path_factory):
         setup(script_args=["build_ext", "--inplace", "-q"],
               ext_modules=cythonize([Extension("hps_cext", ["hps_cext.pyx"])], quiet=True))
     """)
-    proc = subprocess.run([sys.executable, "-c", script], cwd=build, capture_output=True,
-                          text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    build_in_place(build, script)
     sys.path.insert(0, str(build))
     import hps_cext
     yield hps_cext
@@ -209,9 +208,7 @@ def test_documented_example_compiles_and_works(tmp_path):
               ext_modules=cythonize([Extension("doc_example", ["doc_example.pyx"])],
                                     quiet=True))
     """)
-    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
-                          text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    build_in_place(tmp_path, script)
     sys.path.insert(0, str(tmp_path))
     try:
         import doc_example

@@ -9,20 +9,6 @@ import hpystate
 from conftest import make_def
 
 
-@pytest.fixture
-def registered():
-    names = []
-
-    def register(name, definition):
-        hpystate.register(name, definition)
-        names.append(name)
-
-    yield register
-    for name in names:
-        hpystate.unregister(name)
-        sys.modules.pop(name, None)
-
-
 def test_import_reimport_and_reload(registered):
     registered("hps_test_counter", make_def("hps_test_counter"))
     import hps_test_counter as first

@@ -17,6 +17,8 @@ import hpystate
 import hpystate.build
 from hpystate import testing
 
+from conftest import build_in_place
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 DEFS = '''
@@ -68,9 +70,7 @@ def extpkg(tmp_path_factory):
     (site / "extpkg").mkdir()
     (site / "extpkg" / "__init__.py").write_text("")
     (site / "extpkg" / "defs.py").write_text(DEFS)
-    proc = subprocess.run([sys.executable, "-c", SETUP], cwd=site, capture_output=True,
-                          text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    build_in_place(site, SETUP)
     sys.path.insert(0, str(site))
     yield site
     sys.path.remove(str(site))

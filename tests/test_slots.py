@@ -1,6 +1,5 @@
 """Every slot family hpystate supports, each checked to receive the right state and to follow
 Python's operator semantics."""
-import math
 import operator
 
 import pytest

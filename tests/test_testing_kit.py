@@ -4,23 +4,9 @@ import sys
 
 import pytest
 
-import hpystate
 from hpystate import testing
 
 from conftest import make_def
-
-
-@pytest.fixture
-def registered():
-    names = []
-
-    def register(name, definition):
-        hpystate.register(name, definition)
-        names.append(name)
-    yield register
-    for name in names:
-        hpystate.unregister(name)
-        sys.modules.pop(name, None)
 
 
 def test_check_reimport(registered):
