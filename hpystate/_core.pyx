@@ -2154,3 +2154,24 @@ cdef int _gs_set(PyObject *self, PyObject *value, void *closure) except -1:
     if value == NULL:
         raise AttributeError("cannot delete this attribute")
     return (<_setter_impl>c.set)(c.state, self, value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Module initialisation, last: hpystate's classes are immutable.
+# ---------------------------------------------------------------------------------------------
+#
+# Built with Cython's type specs (one set of heap types per interpreter), they would be
+# mutable, unlike static types. Besides letting code patch them, that disables CPython's
+# attribute-access specialisation for their instances used as descriptors: 3.12 refuses to
+# specialise ``box.get()`` when type(Box.get) is mutable (seen: +125 instructions a call).
+
+cdef void _make_immutable(type t) noexcept:
+    (<PyTypeObject_ *>t).tp_flags |= Py_TPFLAGS_IMMUTABLETYPE
+    PyType_Modified(<PyObject *>t)
+
+
+for _cls in (ModuleState, _Binding, _VectorcallBinding, _StateCallable, StateFunction,
+             StateMethod, StateProperty, _Handle, TypeDef, ExceptionDef, FunctionDef,
+             ModuleDef, _CCallable, CFunction, CMethod):
+    _make_immutable(_cls)
+del _cls
