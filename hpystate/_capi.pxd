@@ -170,6 +170,9 @@ cdef extern from "Python.h":
     PyObject *PyObject_Vectorcall(PyObject *callable, PyObject **args, size_t nargsf,
                                   PyObject *kwnames)
     PyObject *PyVectorcall_Call(PyObject *callable, PyObject *tuple, PyObject *kwargs)
+    # The same, for Cython code that wants a new reference or a raised exception.
+    object PyObject_Vectorcall_obj "PyObject_Vectorcall"(object callable, PyObject **args,
+                                                         size_t nargsf, PyObject *kwnames)
     Py_ssize_t PyTuple_GET_SIZE(PyObject *)
     PyObject *PyErr_NoMemory()
     void *PyMem_Malloc(size_t)

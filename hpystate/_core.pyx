@@ -183,6 +183,18 @@ cdef class _StateCallable(_VectorcallBinding):
         """The implementation function (takes ``state`` first)."""
         return self._impl
 
+cdef inline object _call_state(object f, object state, object obj, PyObject *value):
+    """``f(state, obj)`` or ``f(state, obj, value)``, by vectorcall (no tuple; and none of
+    Cython's generic call helpers, which consult the per-interpreter module state)."""
+    cdef PyObject *args[4]
+    args[0] = NULL
+    args[1] = <PyObject *>state
+    args[2] = <PyObject *>obj
+    args[3] = value
+    return PyObject_Vectorcall_obj(f, &args[1], (2 if value == NULL else 3)
+                                   | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL)
+
+
 cdef PyObject *_state_callable_vectorcall(PyObject *callable, PyObject **args, size_t nargsf,
                                           PyObject *kwnames) noexcept:
     cdef _StateCallable self = <_StateCallable>callable
@@ -280,13 +292,13 @@ cdef class StateProperty(_Binding):
     def __get__(self, instance, owner):
         if instance is None:
             return self
-        return self._fget(self._state, instance)
+        return _call_state(self._fget, self._state, instance, NULL)
 
     def __set__(self, instance, value):
         if self._fset is None:
             raise AttributeError(f"property {self._name!r} of {type(instance).__name__!r} "
                                  "object has no setter")
-        self._fset(self._state, instance, value)
+        _call_state(self._fset, self._state, instance, <PyObject *>value)
 
     def __delete__(self, instance):
         if self._fdel is None:
