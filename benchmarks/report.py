@@ -2,6 +2,7 @@
 Markdown tables of docs/benchmarks.md.
 
     python benchmarks/report.py docs/data/suite-3.1*.json > /tmp/tables.md
+    python benchmarks/report.py --dispatch docs/data/dispatch-3.1*.json   # bench_dispatch.py
 """
 import json
 import sys
@@ -57,7 +58,27 @@ def creation_table(reports):
     return "\n".join(lines)
 
 
+def dispatch_table(paths):
+    """bench_dispatch.py results: hpystate ÷ each reference, one column group per version."""
+    reports = sorted((json.load(open(p)) for p in paths),
+                     key=lambda r: tuple(int(x) for x in r["python"].split(".")))
+    refs = ("by hand", "partial", "plain")
+    head = "| context | " + " | ".join(f"{r['python']} ÷ {ref}" for r in reports
+                                         for ref in refs) + " |"
+    lines = [head, "|---" * (1 + len(reports) * len(refs)) + "|"]
+    for ctx in reports[0]["results"]:
+        row = [ctx]
+        for r in reports:
+            cell = r["results"][ctx]
+            row += [f"{cell['hpystate'] / cell[ref]:.2f}" for ref in refs]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def main(paths):
+    if paths and paths[0] == "--dispatch":
+        print(dispatch_table(paths[1:]))
+        return
     reports = sorted((json.load(open(p)) for p in paths),
                      key=lambda r: tuple(int(x) for x in r["python"].split(".")))
     for r in reports:
