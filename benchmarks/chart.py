@@ -53,7 +53,7 @@ def draw(reports, path):
         ax.set_ylabel(f"{'instructions' if metric == 'callgrind' else 'ns'} / C static")
         ax.set_title(f"CPython {report['python']}: cost per call relative to a C static "
                      f"global (lower is better; log scale)", fontsize=10)
-        ax.legend(ncol=4, fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
