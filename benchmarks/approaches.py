@@ -123,6 +123,20 @@ def make_loop(stmt, ns):
     return g["loop"]
 
 
+def prepared_loops(ns, warmup=200):
+    """For "loop" (the empty statement) and every context: ({context: warmed-up loop},
+    {context: why it cannot run}). Warm-up lets 3.11+ specialise before measuring."""
+    loops, unavailable = {}, {}
+    for ctx, stmt in [("loop", "pass"), *CONTEXTS.items()]:
+        reason = check(stmt, ns)
+        if reason:
+            unavailable[ctx] = reason
+        else:
+            loops[ctx] = make_loop(stmt, ns)
+            loops[ctx](warmup)
+    return loops, unavailable
+
+
 # -- correctness: multiple inheritance across two module instances ------------------------
 
 CORRECTNESS = {
@@ -166,15 +180,8 @@ def callgrind_program(key, site, n1, n2):
     """Run every context of approach ``key`` twice (n1 and n2 iterations) between
     callgrind client requests; return {context: reason} for contexts that cannot run."""
     import cgmark
-    ns = namespace(new_instance(key, site))
-    unavailable = {}
-    for ctx, stmt in [("loop", "pass"), *CONTEXTS.items()]:
-        reason = check(stmt, ns)
-        if reason:
-            unavailable[ctx] = reason
-            continue
-        loop = make_loop(stmt, ns)
-        loop(200)                         # warm up (3.11+ specializes)
+    loops, unavailable = prepared_loops(namespace(new_instance(key, site)))
+    for ctx, loop in loops.items():
         cgmark.zero()
         loop(n1)
         cgmark.dump(f"{ctx}|{n1}")

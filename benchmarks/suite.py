@@ -144,15 +144,10 @@ def measure_time(keys, site, number, repeat):
     loop, all cells interleaved so machine noise spreads evenly."""
     loops, results = {}, {}
     for k in keys:
-        ns = approaches.namespace(approaches.new_instance(k, site))
-        results[k] = {}
-        for ctx, stmt in [("loop", "pass"), *CONTEXTS.items()]:
-            reason = approaches.check(stmt, ns)
-            if reason:
-                results[k][ctx] = _short(reason)
-            else:
-                loops[(k, ctx)] = approaches.make_loop(stmt, ns)
-                loops[(k, ctx)](100)
+        ready, unavailable = approaches.prepared_loops(
+            approaches.namespace(approaches.new_instance(k, site)))
+        loops.update({(k, ctx): loop for ctx, loop in ready.items()})
+        results[k] = {ctx: _short(reason) for ctx, reason in unavailable.items()}
     samples = {cell: [] for cell in loops}
     for _ in range(repeat):
         for cell, loop in loops.items():

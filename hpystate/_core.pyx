@@ -304,7 +304,7 @@ cdef class StateProperty(_Binding):
         if self._fdel is None:
             raise AttributeError(f"property {self._name!r} of {type(instance).__name__!r} "
                                  "object has no deleter")
-        self._fdel(self._state, instance)
+        _call_state(self._fdel, self._state, instance, NULL)
 
     @property
     def __doc__(self):
@@ -1553,9 +1553,7 @@ def unregister(fullname):
 # slot (``_m_exec``) resolves the target in the importing interpreter.
 
 cdef PyObject *_extension_init(HpyState_ExtensionDef *x) except NULL:
-    if x.owner != NULL or x.target == NULL:
-        raise SystemError("hpystate: malformed extension definition")
-    if not 0 <= x.multiple_interpreters <= 2:
+    if x.owner != NULL or x.target == NULL or not 0 <= x.multiple_interpreters <= 2:
         raise SystemError("hpystate: malformed extension definition")
     hps_lock()                          # several interpreters may import it at once
     if x.moddef.m_slots == NULL:

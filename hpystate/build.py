@@ -34,7 +34,6 @@ CYTHON_MACROS = [("CYTHON_USE_MODULE_STATE", "1"), ("CYTHON_USE_TYPE_SPECS", "1"
 #: which is the project root when setuptools runs ``setup.py``).
 STUB_DIR = os.path.join("build", "hpystate")
 
-_SUBINTERPRETERS = ("no", "shared_gil", "own_gil")
 
 
 def _check_name(value, what):
@@ -105,8 +104,8 @@ def cythonize(module_list, *, subinterpreters="own_gil", **kwargs):
     and the extensions get ``CYTHON_MACROS``. Returns the extensions."""
     from Cython.Build import cythonize as _cythonize
 
-    if subinterpreters not in _SUBINTERPRETERS:
-        raise ValueError(f"subinterpreters must be one of {_SUBINTERPRETERS}, not "
+    if subinterpreters not in _MI_MACROS:
+        raise ValueError(f"subinterpreters must be one of {tuple(_MI_MACROS)}, not "
                          f"{subinterpreters!r}")
     directives = dict(kwargs.pop("compiler_directives", None) or {})
     directives.setdefault("language_level", 3)

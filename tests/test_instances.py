@@ -82,3 +82,47 @@ def test_module_attributes(mod):
     assert m.__spec__.name == "demo.counter"
     assert isinstance(m.__loader__, hpystate.Loader)
     assert "demo.counter" not in sys.modules
+
+
+def test_property_getter_setter_deleter_receive_their_state():
+    mod = hpystate.ModuleDef("props.mod")
+    seen = []
+
+    @mod.type
+    class Box:
+        __slots__ = ("v",)
+
+        @hpystate.getter
+        def value(state, self):
+            seen.append(("get", state))
+            return self.v
+
+        @value.setter
+        def value(state, self, v):
+            seen.append(("set", state))
+            self.v = v
+
+        @value.deleter
+        def value(state, self):
+            seen.append(("del", state))
+            del self.v
+
+        @hpystate.getter
+        def readonly(state, self):
+            return state
+
+    m1, m2 = mod.create(), mod.create()
+    s1, s2 = hpystate.state_of(m1), hpystate.state_of(m2)
+    b = m1.Box()
+    b.value = 3
+    assert b.value == 3
+    del b.value
+    assert not hasattr(b, "v")
+    m2.Box.value.__set__(b, 4)                 # m2's code through m1's instance
+    m2.Box.value.__delete__(b)
+    assert seen == [("set", s1), ("get", s1), ("del", s1), ("set", s2), ("del", s2)]
+    with pytest.raises(AttributeError, match="has no setter"):
+        b.readonly = 1
+    with pytest.raises(AttributeError, match="has no deleter"):
+        del b.readonly
+    assert b.readonly is s1
