@@ -246,7 +246,7 @@ cdef extern from "Python.h":
     int Py_nb_matrix_multiply, Py_nb_inplace_matrix_multiply
     int Py_tp_repr, Py_tp_str, Py_tp_hash, Py_tp_call, Py_tp_iter, Py_tp_iternext
     int Py_tp_init, Py_tp_richcompare, Py_mp_length, Py_mp_subscript, Py_mp_ass_subscript
-    int Py_sq_length, Py_sq_item, Py_sq_contains
+    int Py_sq_length, Py_sq_item, Py_sq_contains, Py_tp_finalize
     PyGetSetDef hps_dict_getset[]
     bint HPS_MANAGED_PREHEADER
     unsigned long HPS_TPFLAGS_MANAGED_DICT
@@ -269,7 +269,7 @@ cdef extern from "_trampolines.h":
     int HPS_K_METH_NOARGS, HPS_K_METH_O, HPS_K_METH_FASTCALL, HPS_K_METH_FASTCALL_KW
     int HPS_K_FUNC_NOARGS, HPS_K_FUNC_O, HPS_K_FUNC_FASTCALL, HPS_K_FUNC_FASTCALL_KW
     int HPS_K_UNARY, HPS_K_BINARY, HPS_K_TERNARY, HPS_K_RICHCMP, HPS_K_INQUIRY, HPS_K_HASH
-    int HPS_K_LEN, HPS_K_SSIZEARG, HPS_K_OBJOBJ, HPS_K_OBJOBJARG
+    int HPS_K_LEN, HPS_K_SSIZEARG, HPS_K_OBJOBJ, HPS_K_OBJOBJARG, HPS_K_FINALIZE
     hps_entry hps_entries[][128]
     void *hps_trampolines[][128]
 
@@ -288,6 +288,7 @@ cdef extern from "_trampolines.h":
     ctypedef PyObject *(*hps_ssizearg_impl)(PyObject *, PyObject *, Py_ssize_t)
     ctypedef int (*hps_objobj_impl)(PyObject *, PyObject *, PyObject *)
     ctypedef int (*hps_objobjarg_impl)(PyObject *, PyObject *, PyObject *, PyObject *)
+    ctypedef int (*hps_finalize_impl)(PyObject *, PyObject *)
 
 
 cdef extern from "hpystate.h":

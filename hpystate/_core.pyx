@@ -402,7 +402,7 @@ for _op in ("eq", "ne", "lt", "le", "gt", "ge", "getitem", "delitem", "contains"
             "getattr", "delattr", "delete"):
     _DUNDERS[f"__{_op}__"] = ("self", "other")
 for _op in ("neg", "pos", "abs", "invert", "bool", "int", "float", "index", "repr", "str",
-            "hash", "iter", "next", "len"):
+            "hash", "iter", "next", "len", "del"):
     _DUNDERS[f"__{_op}__"] = ("self",)
 for _op in ("setitem", "setattr", "get", "set"):
     _DUNDERS[f"__{_op}__"] = ("self", "a", "b")
@@ -428,7 +428,7 @@ _SLOT_NAMES = {
     "tp_repr": "__repr__", "tp_str": "__str__", "tp_hash": "__hash__", "tp_call": "__call__",
     "tp_iter": "__iter__", "tp_iternext": "__next__", "tp_init": "__init__",
     "tp_new": "__new__", "mp_length": "__len__", "sq_length": "__len__",
-    "mp_subscript": "__getitem__", "sq_contains": "__contains__",
+    "mp_subscript": "__getitem__", "sq_contains": "__contains__", "tp_finalize": "__del__",
 }
 _AMBIGUOUS_SLOTS = {
     "tp_richcompare": "__eq__, __ne__, __lt__, __le__, __gt__, __ge__",
@@ -1610,10 +1610,10 @@ _C_API = PyCapsule_New(&_c_api, b"hpystate._core._C_API", NULL)
 # a C-level descriptor under the method or dunder name(s), dispatched by CPython's own slot
 # functions (see docs/cimport.md).
 
-cdef unsigned char _used[18][128]       # [HPS_NKINDS][HPS_PER_KIND], guarded by hps_lock
+cdef unsigned char _used[19][128]       # [HPS_NKINDS][HPS_PER_KIND], guarded by hps_lock
 cdef int _limit = 128                   # usable entries per kind (tests lower it)
 
-assert HPS_NKINDS == 18 and HPS_PER_KIND == 128, "regenerate _trampolines.h and update"
+assert HPS_NKINDS == 19 and HPS_PER_KIND == 128, "regenerate _trampolines.h and update"
 
 
 cdef int _entry_alloc(int kind, void *impl, PyObject *state) noexcept:
@@ -1734,6 +1734,7 @@ cdef enum _Mode:
     M_NOARGS, M_O, M_FASTCALL, M_FASTCALL_KW           # module functions / methods
     S_UNARY, S_ITERNEXT, S_BINARY_L, S_BINARY_R, S_TERNARY_L, S_TERNARY_R, S_RICHCMP
     S_INQUIRY, S_HASH, S_LEN, S_SSIZEARG, S_OBJOBJ, S_SETITEM, S_DELITEM, S_CALL, S_INIT
+    S_FINALIZE
 
 
 cdef class _CCallable(_VectorcallBinding):
@@ -1784,7 +1785,7 @@ cdef object _c_call(_CCallable f, PyObject **args, Py_ssize_t nargs, PyObject *k
                                                                       S_INIT):
         raise TypeError(f"{f._qualname}() takes no keyword arguments")
     if mode == M_NOARGS or mode == S_UNARY or mode == S_ITERNEXT or mode == S_INQUIRY or \
-            mode == S_HASH or mode == S_LEN:
+            mode == S_HASH or mode == S_LEN or mode == S_FINALIZE:
         if nargs != 0:
             _arity_error(f, "no arguments", nargs)
     elif mode == M_O or mode == S_BINARY_L or mode == S_BINARY_R or mode == S_RICHCMP or \
@@ -1835,6 +1836,11 @@ cdef object _c_call(_CCallable f, PyObject **args, Py_ssize_t nargs, PyObject *k
         if ir < 0:
             return _propagate()
         return ir != 0
+    elif mode == S_FINALIZE:
+        # Called as __del__ (by CPython's slot_tp_finalize, which reports what it raises).
+        if (<hps_finalize_impl>f._cimpl)(st, self) < 0:
+            return _propagate()
+        return None
     elif mode == S_HASH:
         hr = (<hps_hash_impl>f._cimpl)(st, self)
         if hr == -1 and PyErr_Occurred():
@@ -2021,6 +2027,7 @@ def _c_slot_table():
     t["mp_ass_subscript"] = (Py_mp_ass_subscript, HPS_K_OBJOBJARG,
                              [("__setitem__", S_SETITEM, 0), ("__delitem__", S_DELITEM, 0)])
     t["tp_init"] = (Py_tp_init, HPS_K_OBJOBJARG, [("__init__", S_INIT, 0)])
+    t["tp_finalize"] = (Py_tp_finalize, HPS_K_FINALIZE, [("__del__", S_FINALIZE, 0)])
     return t
 
 

@@ -141,12 +141,89 @@ def test_true_defining_class_for_c_impls(pair):
     assert d.who() is s2 and d + 1 == (s2, "add", d, 1) and -d == (s2, "neg")
 
 
+@pytest.fixture
+def unraisable():
+    """The exceptions sys.unraisablehook receives during the test. (Not the hook's argument
+    objects: those are not tracked by the collector, so a cycle through one, back to the
+    test's frame, would never be freed.)"""
+    seen = []
+    old = sys.unraisablehook
+    sys.unraisablehook = lambda u: seen.append(u.exc_value)
+    yield seen
+    sys.unraisablehook = old
+
+
+def test_c_finalizer(cext, pair, mode, unraisable):
+    m1, m2, s1, s2 = pair
+    fin = cext.finalized
+    fin.clear()
+    f = m2.Fin("plain")
+    assert type(m2.Fin.__dict__["__del__"]).__name__ == (
+        "wrapper_descriptor" if mode == "trampolines" else "CMethod")
+    del f
+    assert fin == [(s2, "plain")]
+    # a subclass, and the finalizer called as a method (it is not called again on free)
+    class Sub(m1.Fin):
+        pass
+    f = Sub("sub")
+    f.__del__()
+    del f
+    assert fin[1:] == [(s1, "sub"), (s1, "sub")]
+    fin.clear()
+    # in a reference cycle, with its module otherwise unreachable: the collector finalizes
+    # it before clearing anything, so the state is whole
+    m3 = cext.defn.create()
+    s3 = id(hpystate.state_of(m3))
+    f = m3.Fin()
+    f.value = ["cycle", f]
+    del f, m3
+    gc.collect()
+    [(st, what)] = fin
+    assert id(st) == s3 and what == "cycle" and st.module.Fin.__name__ == "Fin"
+    w3 = weakref.ref(st)            # the finalizer's record resurrected the state
+    del st
+    fin.clear()
+    gc.collect()
+    assert w3() is None
+
+
+def test_c_finalizer_errors_are_unraisable(cext, pair, mode, unraisable):
+    m1, m2, s1, s2 = pair
+    cext.finalized.clear()
+    f = m1.Fin("boom")
+    del f
+    assert cext.finalized == [(s1, "boom")]
+    assert [type(e) for e in unraisable] == [KeyError]
+    f = m1.Fin("noexc")
+    del f
+    assert type(unraisable[1]) is SystemError
+    assert "without setting an exception" in str(unraisable[1])
+    # an exception pending when the finalizer runs survives it
+    with pytest.raises(ValueError, match="pending while finalizing"):
+        cext.drop_with_error([m2.Fin("boom")])
+    assert cext.finalized[-1] == (s2, "boom") and type(unraisable[2]) is KeyError
+    cext.finalized.clear()
+
+
+def test_c_finalizer_resurrection(cext, pair, mode):
+    m1, m2, s1, s2 = pair
+    cext.finalized.clear()
+    f = m1.Fin("resurrect")
+    w = weakref.ref(f)
+    del f
+    assert s1.log == [w()] and cext.finalized == [(s1, "resurrect")]
+    s1.log.clear()                  # freed now, and not finalized twice
+    gc.collect()
+    assert w() is None and cext.finalized == [(s1, "resurrect")]
+    cext.finalized.clear()
+
+
 def test_entries_released_with_the_module(cext):
     gc.collect()
     before = _core._trampolines_in_use()
     m = cext.defn.create()
     during = _core._trampolines_in_use()
-    assert sum(during) - sum(before) == 5 + 4 + 15  # 5 functions, 4 methods, 15 slots
+    assert sum(during) - sum(before) == 5 + 4 + 16  # 5 functions, 4 methods, 16 slots
     w = weakref.ref(hpystate.state_of(m))
     b = m.Box(1)
     del m

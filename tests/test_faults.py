@@ -214,3 +214,111 @@ def test_collection_while_the_module_code_runs():
     del state, made, module, box
     gc.collect()
     assert w() is None
+
+
+@pytest.fixture
+def unraisable():
+    """The exceptions sys.unraisablehook receives during the test (only the exceptions: the
+    hook's argument objects are not tracked by the collector, so a cycle through one would
+    never be freed)."""
+    seen = []
+    old = sys.unraisablehook
+    sys.unraisablehook = lambda u: seen.append(u.exc_value)
+    yield seen
+    sys.unraisablehook = old
+
+
+class HoldingState(hpystate.ModuleState):
+    """A state with a __dict__ (ModuleState itself has none)."""
+
+
+def finalizer_def(name, log):
+    mod = hpystate.ModuleDef(name, state=HoldingState)
+
+    @mod.type
+    class Res:
+        __slots__ = ("what", "other")
+
+        @hpystate.slot
+        def __init__(state, self, what):
+            self.what = what
+
+        @hpystate.slot("tp_finalize")           # the C slot name works too
+        def __del__(state, self):
+            log.append((state, self.what))
+            if self.what == "boom":
+                raise Boom("in __del__")
+
+    return mod
+
+
+def test_finalizer_receives_its_state(unraisable):
+    log = []
+    mod = finalizer_def("faults.fin", log)
+    m1, m2 = mod.create(), mod.create()
+    s1, s2 = hpystate.state_of(m1), hpystate.state_of(m2)
+    r = m2.Res("plain")
+    del r
+    assert log == [(s2, "plain")]
+
+    class Both(m1.Res, m2.Res):
+        def __del__(self):
+            log.append("Both")
+            m2.Res.__del__(self)            # the true defining class's state: s2
+
+    b = Both("mi")
+    del b
+    assert log[1:] == ["Both", (s2, "mi")]
+    del Both
+    # an instance outliving its module
+    w = weakref.ref(s1)
+    r = m1.Res("late")
+    del m1, s1
+    gc.collect()
+    del r
+    assert log[-1] == (w(), "late") and w() is not None
+    log.clear()
+    gc.collect()
+    assert w() is None and not unraisable
+
+
+def test_finalizer_in_a_cycle_with_its_module(unraisable):
+    # Everything unreachable at once (the state holds the instance, which holds its type,
+    # which holds the module): the collector runs finalizers before clearing anything, so
+    # __del__ sees a whole state.
+    log = []
+    mod = finalizer_def("faults.fincycle", log)
+    m = mod.create()
+    state = hpystate.state_of(m)
+    sid = id(state)
+    r = m.Res("cycle")
+    state.keep = r
+    del m, state, r
+    gc.collect()
+    [(st, what)] = log
+    assert id(st) == sid and what == "cycle" and st.module.Res.__name__ == "Res"
+    w = weakref.ref(st)                 # the log resurrected the state: free it again
+    del st
+    log.clear()
+    gc.collect()
+    assert w() is None and not unraisable
+
+
+def test_finalizer_exception_is_unraisable(unraisable):
+    log = []
+    m = finalizer_def("faults.finboom", log).create()
+    s = hpystate.state_of(m)
+    r = m.Res("boom")
+    del r
+    assert log == [(s, "boom")] and [type(e) for e in unraisable] == [Boom]
+    # in a cycle, by the collector
+    r = m.Res("boom")
+    r.other = r
+    del r
+    gc.collect()
+    assert len(log) == 2 and [type(e) for e in unraisable] == [Boom, Boom]
+    with pytest.raises(TypeError, match=r"slot __del__.*\(state, self\)"):
+        class Bad:
+            @hpystate.slot
+            def __del__(state):
+                pass

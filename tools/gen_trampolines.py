@@ -42,7 +42,12 @@ KINDS = {
     "ssizearg": ("PyObject *", "PyObject *a, Py_ssize_t i", "a, i"),
     "objobj": ("int", "PyObject *a, PyObject *b", "a, b"),
     "objobjarg": ("int", "PyObject *a, PyObject *b, PyObject *c", "a, b, c"),
+    # tp_finalize: the impl returns 0 or -1 (exception set); see hps_call_finalize
+    "finalize": ("void", "PyObject *a", "a"),
 }
+IMPL_RETURNS = {"finalize": "int"}
+# kinds whose trampoline does more than a tail call
+BODIES = {"finalize": "hps_call_finalize((hps_finalize_impl)e->impl, e->state, a);"}
 IMPL_PARAMS = {
     "meth_noargs": "PyObject *self",
     "func_noargs": "",
@@ -75,6 +80,31 @@ enum {{
 static hps_entry hps_entries[HPS_NKINDS][HPS_PER_KIND];
 
 {typedefs}
+
+/* tp_finalize (PEP 442) for a C-level ``__del__``: the pending exception is kept, and an
+   exception from the implementation is reported through sys.unraisablehook, as CPython's
+   own slot_tp_finalize does for a Python ``__del__``. */
+static void hps_call_finalize(hps_finalize_impl impl, PyObject *state, PyObject *self) {{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *exc = PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+#endif
+    if (impl(state, self) < 0) {{
+        if (!PyErr_Occurred()) {{
+            PyErr_Format(PyExc_SystemError, "__del__ of %s object returned -1 without "
+                         "setting an exception", Py_TYPE(self)->tp_name);
+        }}
+        PyErr_WriteUnraisable(self);
+    }}
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(exc);
+#else
+    PyErr_Restore(type, value, tb);
+#endif
+}}
+
 {defines}
 """
 
@@ -85,12 +115,16 @@ def generate(per_kind):
     for kind, (ret, params, args) in KINDS.items():
         impl_params = IMPL_PARAMS.get(kind, params)
         sep = ", " if impl_params else ""
-        typedefs.append(f"typedef {ret} (*hps_{kind}_impl)(PyObject *state{sep}{impl_params});")
+        impl_ret = IMPL_RETURNS.get(kind, ret)
+        typedefs.append(
+            f"typedef {impl_ret} (*hps_{kind}_impl)(PyObject *state{sep}{impl_params});")
+        body = BODIES.get(kind) or (
+            f"return ((hps_{kind}_impl)e->impl)(e->state{', ' if args else ''}{args});")
         defines.append(
             f"#define HPS_DEF_{kind.upper()}(N_) \\\n"
             f"    static {ret} hps_t_{kind}_##N_({params}) {{ \\\n"
             f"        hps_entry *e = &hps_entries[HPS_K_{kind.upper()}][N_]; \\\n"
-            f"        return ((hps_{kind}_impl)e->impl)(e->state{', ' if args else ''}{args}); \\\n"
+            f"        {body} \\\n"
             f"    }}\n")
         bodies.append(" ".join(f"HPS_DEF_{kind.upper()}({i})" for i in range(per_kind)))
         names = ", ".join(f"(void *)hps_t_{kind}_{i}" for i in range(per_kind))

@@ -1,13 +1,21 @@
 """Run hpystate's tests (or a subset) under ``valgrind --tool=memcheck`` and report memory
-errors: invalid reads/writes, use of freed memory, conditional jumps on uninitialised values.
-Errors whose stack has a frame in hpystate's extension (``_core``) or in a module the tests
-build count as hpystate's; the rest (CPython's own, known noise) is listed but tolerated.
+errors (invalid reads/writes, use of freed memory, conditional jumps on uninitialised values)
+and memory definitely lost at exit.
 
-    python tools/memcheck.py                          # the whole test suite (tens of minutes)
+A record counts as hpystate's when its stack has a frame in hpystate's extension
+(``_core.c``) or in an extension the tests build; the rest (CPython's own, known valgrind
+noise such as the vectorised ``wmemcmp`` reading past a string) is listed but tolerated.
+A leak whose allocation passed through hpystate's code is hpystate's unless it is a string
+CPython interned on its behalf (e.g. the keys of Cython's ``__pyx_capi__`` dict): interned
+strings are deliberately kept until the process ends.
+
+    python tools/memcheck.py                          # the whole test suite (~6-10 minutes)
     python tools/memcheck.py tests/test_lifetime.py   # a subset (what CI runs)
+    python tools/memcheck.py --log mc.log tests       # keep valgrind's whole log
 
 CPython runs with PYTHONMALLOC=malloc so memcheck sees every object allocation. Exits 1 if
-hpystate has errors. Run it with hpystate installed (the tests import the installed build).
+hpystate has errors or leaks, or if the tests fail. Run it with hpystate installed (the
+tests import the installed build).
 """
 import os
 import re
@@ -17,33 +25,54 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-OURS = re.compile(r"_core\.c|hpystate|hps_cext|counter_ext|_counter\.c|doc_example")
+# A frame in hpystate's extension or an extension the tests build: "(file.c:LINE)".
+OURS = re.compile(r"\((_core|hps_cext|counter_ext|_counter|doc_example\w*)\.c:\d+\)"
+                  r"|/hpystate/")
+INTERNED = re.compile(r"PyUnicode_New.*\n(.*\n)*?.*(PyDict_SetItemString|PyUnicode_InternFrom)")
+ERROR_START = re.compile(r"(Invalid (read|write|free)|Conditional jump|Use of uninitialised|"
+                         r"Syscall param|Mismatched free|Source and destination overlap)")
+LEAK_START = re.compile(r"[\d,]+ bytes in [\d,]+ blocks are definitely lost")
 
 
-def parse(log):
-    """[(kind, stack text)] of every error record in a memcheck log."""
-    errors, current = [], None
+def records(log):
+    """[(first line, stack text)] of every error and definite-leak record in a log."""
+    out, current = [], None
     for line in log.splitlines():
         body = re.sub(r"^==\d+== ?", "", line)
-        if re.match(r"(Invalid (read|write|free)|Conditional jump|Use of uninitialised|"
-                     r"Syscall param|Mismatched free|Source and destination overlap)", body):
+        if ERROR_START.match(body) or LEAK_START.match(body):
             current = [body]
-            errors.append(current)
+            out.append(current)
         elif current is not None:
             if body.strip():
                 current.append(body)
             else:
                 current = None
-    return [(e[0], "\n".join(e[1:])) for e in errors]
+    return [(r[0], "\n".join(r[1:])) for r in out]
+
+
+def classify(text):
+    """(errors, hpystate's errors, leaks, hpystate's leaks) of a memcheck log."""
+    recs = records(text)
+    errors = [r for r in recs if not LEAK_START.match(r[0])]
+    leaks = [r for r in recs if LEAK_START.match(r[0])]
+    our_errors = [r for r in errors if OURS.search(r[1])]
+    our_leaks = [r for r in leaks if OURS.search(r[1]) and not INTERNED.search(r[1])]
+    return errors, our_errors, leaks, our_leaks
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
+    keep = None
+    if "--log" in argv:
+        i = argv.index("--log")
+        keep = os.path.abspath(argv[i + 1])
+        del argv[i:i + 2]
     tests = argv or ["tests"]
     with tempfile.TemporaryDirectory() as tmp:
-        log = os.path.join(tmp, "memcheck.log")
-        cmd = ["valgrind", "--tool=memcheck", f"--log-file={log}", "--num-callers=30",
-               "--error-limit=no", os.path.realpath(sys.executable), "-m", "pytest", "-q",
+        log = keep or os.path.join(tmp, "memcheck.log")
+        cmd = ["valgrind", "--tool=memcheck", f"--log-file={log}", "--num-callers=40",
+               "--error-limit=no", "--leak-check=full", "--show-leak-kinds=definite",
+               os.path.realpath(sys.executable), "-m", "pytest", "-q",
                "-p", "no:cacheprovider", "-x", *[os.path.join(ROOT, t) for t in tests]]
         # valgrind runs the interpreter binary itself (not a venv launcher): give it this
         # environment's import path.
@@ -53,18 +82,20 @@ def main(argv=None):
         proc = subprocess.run(cmd, env=env, cwd=tmp)
         with open(log) as f:
             text = f.read()
-    errors = parse(text)
-    ours = [(k, s) for k, s in errors if OURS.search(s)]
+    errors, our_errors, leaks, our_leaks = classify(text)
     summary = re.search(r"ERROR SUMMARY: (\d+) errors", text)
+    lost = re.search(r"definitely lost: ([\d,]+) bytes in ([\d,]+) blocks", text)
     print(f"memcheck: tests exit status {proc.returncode}; {len(errors)} error records "
           f"({summary.group(1) if summary else '?'} errors in valgrind's summary), "
-          f"{len(ours)} in hpystate's code")
-    for kind, stack in ours[:10]:
+          f"{len(our_errors)} in hpystate's code; {len(leaks)} definite-leak records "
+          f"({lost.group(1) if lost else 0} bytes, mostly CPython's own at exit), "
+          f"{len(our_leaks)} allocated through hpystate's code")
+    for kind, stack in (our_errors + our_leaks)[:10]:
         print(f"--- {kind}\n{stack}\n")
-    if errors and not ours:
-        kinds = sorted({k for k, _ in errors})
-        print("not hpystate's (CPython or the loader):", "; ".join(kinds))
-    return 1 if ours or proc.returncode else 0
+    others = sorted({k for k, s in errors if not OURS.search(s)})
+    if others:
+        print("errors not in hpystate's code (CPython, libc or valgrind):", "; ".join(others))
+    return 1 if our_errors or our_leaks or proc.returncode else 0
 
 
 if __name__ == "__main__":

@@ -160,6 +160,60 @@ add_getset(BoxT, "cvalue", <void *>g_value, <void *>s_value, "value, via C")
 add_getset(BoxT, "ro", <void *>g_value, NULL)
 
 
+# -- a C-level finalizer (tp_finalize, i.e. __del__) ------------------------------------------
+
+finalized = []          # (state, what) for every Fin finalized: read by the tests
+
+
+@defn.type
+class Fin:
+    __slots__ = ("value",)
+
+    @hpystate.slot
+    def __init__(state, self, value=None):
+        self.value = value
+
+
+cdef int s_finalize(St st, object self) except -1:
+    what = self.value[0] if type(self.value) is list else self.value
+    finalized.append((st, what))
+    if what == "boom":
+        raise KeyError("boom in __del__")
+    if what == "noexc":
+        return -1                       # an error return without an exception
+    if what == "resurrect":
+        st.log.append(self)             # the object lives on
+    return 0
+
+add_slot(<TypeDef>defn["Fin"], "tp_finalize", <void *>s_finalize)
+
+
+cdef extern from *:
+    """
+    /* Drop holder[0], its last reference, while an exception is pending. */
+    static PyObject *hps_cext_drop_with_error(PyObject *holder) {
+        PyObject *obj = PyList_GetItem(holder, 0);
+        if (obj == NULL) {
+            return NULL;
+        }
+        Py_INCREF(obj);
+        if (PyList_SetSlice(holder, 0, 1, NULL) < 0) {
+            Py_DECREF(obj);
+            return NULL;
+        }
+        PyErr_SetString(PyExc_ValueError, "pending while finalizing");
+        Py_DECREF(obj);
+        return NULL;
+    }
+    """
+    object hps_cext_drop_with_error(object holder)
+
+
+def drop_with_error(list holder):
+    """Free holder's only item with a ValueError pending; the ValueError must arrive."""
+    return hps_cext_drop_with_error(holder)
+
+
 # -- definition-time errors, reported to the test --------------------------------------------
 
 def bad_registrations():
