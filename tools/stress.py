@@ -5,12 +5,22 @@ racing re-imports, and many subinterpreters. Prints the figures and exits 1 on a
     python tools/stress.py --quick    # reduced, for CI: 1,000 cycles, 4 threads, 10 interpreters
     python tools/stress.py --only leaks|threads|subinterpreters
 
+Every check runs two modules with the same members: one implemented in Python with the
+decorator API (_stress_module.py), one in C through the cimport API (_stress_cext.pyx, which
+this script compiles first with hpystate.build.cythonize: Cython, setuptools and a C
+compiler are needed, as for ``pip install ".[test]"``).
+
 Run it with hpystate installed (not from the source tree: it imports the installed build).
 """
 import argparse
 import gc
+import importlib
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
+import textwrap
 import threading
 import time
 import tracemalloc
@@ -19,8 +29,27 @@ import weakref
 import hpystate
 from hpystate import testing
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _stress_module import NAME, definition  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import _stress_module  # noqa: E402
+
+
+def build_cext(where):
+    """Compile _stress_cext.pyx into ``where`` and import it."""
+    shutil.copy(os.path.join(HERE, "_stress_cext.pyx"), where)
+    script = textwrap.dedent("""
+        from setuptools import setup
+        import hpystate.build
+        setup(script_args=["build_ext", "--inplace"],
+              ext_modules=hpystate.build.cythonize(["_stress_cext.pyx"], quiet=True))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=where, capture_output=True,
+                          text=True)
+    if proc.returncode:
+        raise SystemExit("stress: building _stress_cext failed:\n" + proc.stdout[-3000:]
+                         + proc.stderr[-3000:])
+    sys.path.insert(0, where)
+    return importlib.import_module("_stress_cext")
 
 
 def rss_bytes():
@@ -62,12 +91,14 @@ def _cycle(mod, i, refs):
         gc.collect()
 
 
-def leaks(cycles):
-    mod = definition()
+def leaks(cycles, label, module):
+    mod = module.definition()
+    counts = getattr(module, "counts", None)      # the C module's finalizer count
     refs = weakref.WeakSet()
     for i in range(200):                      # warm caches, interned strings, free lists
         _cycle(mod, i, refs)
     gc.collect()
+    counts0 = counts() if counts else None
     tracemalloc.start()
     traced0, rss0 = tracemalloc.get_traced_memory()[0], rss_bytes()
     for i in range(cycles):
@@ -77,39 +108,46 @@ def leaks(cycles):
     rss = rss_bytes() - rss0
     tracemalloc.stop()
     alive = len(refs)
-    print(f"leaks: {cycles} module lifetimes (6 holding patterns), tracemalloc "
-          f"{traced:+,} bytes, RSS {rss / 1024:+,.0f} KiB, states alive: {alive}")
+    fin = ""
     failures = []
+    if counts:
+        created, finalized = (b - a for a, b in zip(counts0, counts()))
+        fin = f", C finalizers run: {finalized:,} of {created:,} objects"
+        if created != finalized or created < 2 * cycles:
+            failures.append(f"{label}: {created:,} objects created, {finalized:,} finalized")
+    print(f"leaks ({label}): {cycles:,} module lifetimes (6 holding patterns), tracemalloc "
+          f"{traced:+,} bytes, RSS {rss / 1024:+,.0f} KiB, states alive: {alive}{fin}")
     if alive:
-        failures.append(f"{alive} state objects never freed")
+        failures.append(f"{label}: {alive} state objects never freed")
     if traced > 256 * 1024:
-        failures.append(f"traced memory grew by {traced:,} bytes (bound 256 KiB)")
+        failures.append(f"{label}: traced memory grew by {traced:,} bytes (bound 256 KiB)")
     if rss > 16 * 1024 * 1024:
-        failures.append(f"RSS grew by {rss / 1024:,.0f} KiB (bound 16 MiB)")
+        failures.append(f"{label}: RSS grew by {rss / 1024:,.0f} KiB (bound 16 MiB)")
     return failures
 
 
 # -- threads ------------------------------------------------------------------------------
 
-def threads(n_threads, iterations, timeout=120.0):
-    """Workers call functions, methods, slots and getters of whatever instance is current,
-    checking every result is that instance's state, while re-importers replace and drop
-    the module; bounded loops, joined with a timeout."""
-    mod = definition()
-    hpystate.register(NAME, mod)
-    import importlib
-    current = [importlib.import_module(NAME)]
+def threads(n_threads, iterations, modules, timeout=120.0):
+    """Workers call functions, methods, slots and getters of whatever instances are current
+    (one per module), checking every result is that instance's state, while re-importers
+    replace and drop the modules; bounded loops, joined with a timeout."""
+    names = [m.NAME for m in modules]
+    for m in modules:
+        hpystate.register(m.NAME, m.definition())
+    current = {name: importlib.import_module(name) for name in names}
     errors, calls = [], [0]
     stop = threading.Event()
 
     def worker():
         try:
             for _ in range(iterations):
-                m = current[0]
-                s = hpystate.state_of(m)
-                box = m.Box(1)
-                assert m.whoami() is s and box.owner() is s and box.seen is s
-                assert (box + 1).owner() is s and len(box) == 1
+                for name in names:
+                    m = current[name]
+                    s = hpystate.state_of(m)
+                    box = m.Box(1)
+                    assert m.whoami() is s and box.owner() is s and box.seen is s
+                    assert (box + 1).owner() is s and len(box) == 1
                 calls[0] += 1
                 if stop.is_set():
                     return
@@ -122,10 +160,11 @@ def threads(n_threads, iterations, timeout=120.0):
 
     def reimporter():
         try:
-            for _ in range(iterations // 10):
+            for i in range(iterations // 10):
+                name = names[i % len(names)]
                 with reimport_lock:
-                    sys.modules.pop(NAME, None)
-                    current[0] = importlib.import_module(NAME)
+                    sys.modules.pop(name, None)
+                    current[name] = importlib.import_module(name)
                 if stop.is_set():
                     return
                 time.sleep(0)
@@ -147,10 +186,12 @@ def threads(n_threads, iterations, timeout=120.0):
         stop.set()
     finally:
         sys.setswitchinterval(old_interval)
-        hpystate.unregister(NAME)
-        sys.modules.pop(NAME, None)
-    print(f"threads: {n_threads} callers x {iterations} iterations + 2 re-importers, "
-          f"{calls[0]:,} checked call rounds, errors: {len(errors)}, hung: {hung}")
+        for name in names:
+            hpystate.unregister(name)
+            sys.modules.pop(name, None)
+    print(f"threads: {n_threads} callers x {iterations:,} iterations over {len(names)} "
+          f"modules ({', '.join(names)}) + 2 re-importers, {calls[0]:,} checked call "
+          f"rounds, errors: {len(errors)}, hung: {hung}")
     return [f"thread error: {e!r}" for e in errors[:3]] + (
         [f"{hung} threads did not finish in {timeout} s"] if hung else [])
 
@@ -159,7 +200,7 @@ def threads(n_threads, iterations, timeout=120.0):
 
 _SUBINTERPRETERS = '''
 import sys, time
-import _stress_module as d
+import _stress_module as d, _stress_cext as c
 if sys.version_info >= (3, 13):
     import _interpreters as interpreters
     make = lambda: interpreters.create("isolated" if ISOLATED else "legacy")
@@ -170,39 +211,39 @@ else:
     import _xxsubinterpreters as interpreters
     make = lambda: interpreters.create()
 code = """
-import hpystate, _stress_module as d
-mod = d.definition()
-for _ in range(20):
-    m = mod.create()
-    s = hpystate.state_of(m)
-    box = m.Box(2)
-    assert m.whoami() is s and box.owner() is s and (box + 1).seen is s
+import hpystate, _stress_module as d, _stress_cext as c
+for mod in (d.definition(), c.definition()):
+    for _ in range(10):
+        m = mod.create()
+        s = hpystate.state_of(m)
+        box = m.Box(2)
+        assert m.whoami() is s and box.owner() is s and (box + 1).seen is s
 """
-main_mod = d.definition().create()              # the main interpreter uses it meanwhile
+main_mods = [d.definition().create(), c.definition().create()]  # used meanwhile
 for i in range(COUNT):
     interp = make()
     try:
         interpreters.run_string(interp, code)
     finally:
         interpreters.destroy(interp)
-    assert main_mod.whoami() is __import__("hpystate").state_of(main_mod)
+    for m in main_mods:
+        assert m.whoami() is __import__("hpystate").state_of(m)
 result = COUNT
 '''
 
 
-def subinterpreters(count, timeout=600.0):
+def subinterpreters(count, cext_dir, timeout=600.0):
     isolated = testing.OWN_GIL
-    here = os.path.dirname(os.path.abspath(__file__))
-    env = {**os.environ,
-           "PYTHONPATH": os.pathsep.join([here, os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [HERE, cext_dir, os.environ.get("PYTHONPATH", "")])}
     source = _SUBINTERPRETERS.replace("ISOLATED", str(isolated)).replace("COUNT", str(count))
-    import subprocess
     proc = subprocess.run([sys.executable, "-c", source], env=env, capture_output=True,
-                          text=True, timeout=timeout, cwd=here)
+                          text=True, timeout=timeout, cwd=HERE)
     ok = proc.returncode == 0
     kind = "own-GIL isolated" if isolated else "legacy (shared-GIL)"
-    print(f"subinterpreters: {count} {kind} interpreters created, used (20 module instances "
-          f"each) and destroyed: {'ok' if ok else f'FAILED (exit {proc.returncode})'}")
+    print(f"subinterpreters: {count} {kind} interpreters created, used (10 instances of "
+          f"each module, Python and C) and destroyed: "
+          f"{'ok' if ok else f'FAILED (exit {proc.returncode})'}")
     return [] if ok else [f"subinterpreters: {proc.stderr[-2000:]}"]
 
 
@@ -212,17 +253,24 @@ def main(argv=None):
     p.add_argument("--only", choices=("leaks", "threads", "subinterpreters"))
     args = p.parse_args(argv)
     q = args.quick
-    checks = {
-        "leaks": lambda: leaks(1_000 if q else 10_000),
-        "threads": lambda: threads(4 if q else 8, 500 if q else 3_000),
-        "subinterpreters": lambda: subinterpreters(10 if q else 100),
-    }
     print(f"hpystate stress checks: Python {sys.version.split()[0]}"
-          f"{' (quick)' if q else ''}")
-    failures = []
-    for name, run in checks.items():
-        if args.only in (None, name):
-            failures += run()
+          f"{' (quick)' if q else ''}", flush=True)
+    cext_dir = tempfile.mkdtemp(prefix="hpystate-stress-")
+    try:
+        cext = build_cext(cext_dir)
+        modules = [_stress_module, cext]
+        n = 1_000 if q else 10_000
+        checks = {
+            "leaks": lambda: leaks(n, "Python", _stress_module) + leaks(n, "cimport", cext),
+            "threads": lambda: threads(4 if q else 8, 500 if q else 3_000, modules),
+            "subinterpreters": lambda: subinterpreters(10 if q else 100, cext_dir),
+        }
+        failures = []
+        for name, run in checks.items():
+            if args.only in (None, name):
+                failures += run()
+    finally:
+        shutil.rmtree(cext_dir, ignore_errors=True)
     for f in failures:
         print(f"FAILED: {f}")
     return 1 if failures else 0
