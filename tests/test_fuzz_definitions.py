@@ -25,11 +25,13 @@ SLOTS = {
     "__contains__": ("__contains__", 3, lambda o: 1 in o, True),
     "__bool__": ("__bool__", 2, lambda o: bool(o), True),
     "__call__": ("__call__", None, lambda o: o(), "call"),
+    "__del__": ("__del__", 2, lambda o: o.__del__(), "del"),
+    "tp_finalize": ("__del__", 2, lambda o: o.__del__(), "del"),
 }
 RETURNS = {"__len__": "0", "__hash__": "0", "__repr__": "'r'", "__bool__": "True",
            "__contains__": "True", "__add__": "'add'", "__eq__": "'eq'", "__neg__": "'neg'",
-           "__getitem__": "'item'", "__call__": "'call'"}
-BAD_SLOTS = ["__nope__", "nb_nope", "__del__", "sq_item"]
+           "__getitem__": "'item'", "__call__": "'call'", "__del__": "'del'"}
+BAD_SLOTS = ["__nope__", "nb_nope", "tp_dealloc", "sq_item"]
 
 # Mostly valid choices, so that valid definitions are common; the invalid ones are mixed in.
 VALID_NAMES = ["a", "b", "f", "g", "h", "Box", "Other", "value", "get", "class", "_private",
