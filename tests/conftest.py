@@ -140,6 +140,18 @@ def registered():
         sys.modules.pop(name, None)
 
 
+@pytest.fixture
+def unraisable():
+    """The exceptions sys.unraisablehook receives during the test. (Not the hook's argument
+    objects: those are not tracked by the collector, so a cycle through one, back to the
+    test's frame, would never be freed.)"""
+    seen = []
+    old = sys.unraisablehook
+    sys.unraisablehook = lambda u: seen.append(u.exc_value)
+    yield seen
+    sys.unraisablehook = old
+
+
 def build_in_place(folder, setup_script):
     """Run a setuptools script (``build_ext --inplace``) in ``folder``; fail the test with
     the compiler's output if it fails."""

@@ -141,18 +141,6 @@ def test_true_defining_class_for_c_impls(pair):
     assert d.who() is s2 and d + 1 == (s2, "add", d, 1) and -d == (s2, "neg")
 
 
-@pytest.fixture
-def unraisable():
-    """The exceptions sys.unraisablehook receives during the test. (Not the hook's argument
-    objects: those are not tracked by the collector, so a cycle through one, back to the
-    test's frame, would never be freed.)"""
-    seen = []
-    old = sys.unraisablehook
-    sys.unraisablehook = lambda u: seen.append(u.exc_value)
-    yield seen
-    sys.unraisablehook = old
-
-
 def test_c_finalizer(cext, pair, mode, unraisable):
     m1, m2, s1, s2 = pair
     fin = cext.finalized
