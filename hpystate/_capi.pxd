@@ -289,6 +289,7 @@ cdef extern from "_trampolines.h":
     ctypedef int (*hps_objobj_impl)(PyObject *, PyObject *, PyObject *)
     ctypedef int (*hps_objobjarg_impl)(PyObject *, PyObject *, PyObject *, PyObject *)
     ctypedef int (*hps_finalize_impl)(PyObject *, PyObject *)
+    void hps_call_finalize(hps_finalize_impl impl, PyObject *state, PyObject *self)
 
 
 cdef extern from "hpystate.h":

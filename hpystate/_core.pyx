@@ -1837,9 +1837,9 @@ cdef object _c_call(_CCallable f, PyObject **args, Py_ssize_t nargs, PyObject *k
             return _propagate()
         return ir != 0
     elif mode == S_FINALIZE:
-        # Called as __del__ (by CPython's slot_tp_finalize, which reports what it raises).
-        if (<hps_finalize_impl>f._cimpl)(st, self) < 0:
-            return _propagate()
+        # As through the trampoline (and as for any C type's tp_finalize reached through
+        # ``obj.__del__()``): the impl's exception is reported as unraisable, not raised.
+        hps_call_finalize(<hps_finalize_impl>f._cimpl, st, self)
         return None
     elif mode == S_HASH:
         hr = (<hps_hash_impl>f._cimpl)(st, self)

@@ -146,10 +146,26 @@ def unraisable():
     objects: those are not tracked by the collector, so a cycle through one, back to the
     test's frame, would never be freed.)"""
     seen = []
+
+    def hook(u):
+        # without its traceback and context, which would keep the finalized object's
+        # frames (and so its type, module and state) alive
+        seen.append(u.exc_value.with_traceback(None))
+        u.exc_value.__context__ = None
+
     old = sys.unraisablehook
-    sys.unraisablehook = lambda u: seen.append(u.exc_value)
+    sys.unraisablehook = hook
     yield seen
     sys.unraisablehook = old
+
+
+def live_instances(cls):
+    """The objects of exactly ``cls`` alive after full collections. (A weak reference cannot
+    tell: the collector clears those to garbage before running finalizers, which may
+    resurrect it.)"""
+    gc.collect()
+    gc.collect()
+    return [o for o in gc.get_objects() if type(o) is cls]
 
 
 def build_in_place(folder, setup_script):

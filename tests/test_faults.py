@@ -10,6 +10,7 @@ import weakref
 import pytest
 
 import hpystate
+from conftest import live_instances
 
 
 class Boom(Exception):
@@ -140,14 +141,16 @@ def test_failed_import_leaves_nothing_and_a_retry_succeeds(registered, where, ex
 
 
 def test_exception_in_a_finalizer_is_reported_not_fatal(unraisable):
-    mod = hpystate.ModuleDef("faults.del")
+    class St(hpystate.ModuleState):
+        pass
+
+    mod = hpystate.ModuleDef("faults.del", state=St)
 
     @mod.type
     class Box:
         __slots__ = ("__dict__",)
 
     m = mod.create()
-    w = weakref.ref(hpystate.state_of(m))
 
     class Sub(m.Box):
         def __del__(self):
@@ -158,8 +161,7 @@ def test_exception_in_a_finalizer_is_reported_not_fatal(unraisable):
     del obj, m, Sub
     gc.collect()
     assert [type(e) for e in unraisable] == [Boom]
-    gc.collect()
-    assert w() is None
+    assert live_instances(St) == []
 
 
 def test_state_class_finalizer_raising(unraisable):
@@ -171,6 +173,7 @@ def test_state_class_finalizer_raising(unraisable):
     del m
     gc.collect()
     assert [type(e) for e in unraisable] == [Boom]
+    assert live_instances(St) == []
 
 
 def test_collection_while_the_module_code_runs():
@@ -254,8 +257,9 @@ def test_finalizer_receives_its_state(unraisable):
     del r
     assert log[-1] == (w(), "late") and w() is not None
     log.clear()
-    gc.collect()
-    assert w() is None and not unraisable
+    assert live_instances(HoldingState) == [s2]
+    del m2, s2
+    assert live_instances(HoldingState) == [] and not unraisable
 
 
 def test_finalizer_in_a_cycle_with_its_module(unraisable):
@@ -273,11 +277,9 @@ def test_finalizer_in_a_cycle_with_its_module(unraisable):
     gc.collect()
     [(st, what)] = log
     assert id(st) == sid and what == "cycle" and st.module.Res.__name__ == "Res"
-    w = weakref.ref(st)                 # the log resurrected the state: free it again
-    del st
+    del st                              # the log resurrected the state: free it again
     log.clear()
-    gc.collect()
-    assert w() is None and not unraisable
+    assert live_instances(HoldingState) == [] and not unraisable
 
 
 def test_finalizer_exception_is_unraisable(unraisable):
@@ -293,6 +295,9 @@ def test_finalizer_exception_is_unraisable(unraisable):
     del r
     gc.collect()
     assert len(log) == 2 and [type(e) for e in unraisable] == [Boom, Boom]
+    del m, s
+    log.clear()
+    assert live_instances(HoldingState) == []
     with pytest.raises(TypeError, match=r"slot __del__.*\(state, self\)"):
         class Bad:
             @hpystate.slot

@@ -175,8 +175,9 @@ def threads(n_threads, iterations, modules, timeout=120.0):
     old_interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-5)               # switch threads as often as possible
     try:
-        ts = [threading.Thread(target=worker) for _ in range(n_threads)]
-        ts += [threading.Thread(target=reimporter) for _ in range(2)]
+        # daemon threads: a hung one is reported, and cannot keep the process from exiting
+        ts = [threading.Thread(target=worker, daemon=True) for _ in range(n_threads)]
+        ts += [threading.Thread(target=reimporter, daemon=True) for _ in range(2)]
         for t in ts:
             t.start()
         deadline = time.monotonic() + timeout
@@ -272,7 +273,9 @@ def main(argv=None):
     finally:
         shutil.rmtree(cext_dir, ignore_errors=True)
     for f in failures:
-        print(f"FAILED: {f}")
+        print(f"FAILED: {f}", flush=True)
+    if any("did not finish" in f for f in failures):
+        os._exit(1)         # skip interpreter shutdown, which would wait on the hung threads
     return 1 if failures else 0
 
 
