@@ -69,9 +69,10 @@ cdef int c_init(CState st, object self, PyObject *args, PyObject *kwargs) except
 
 
 cdef object c_add(CState st, object a, object b):
-    if type(a) is not BoxT.of(st):         # C semantics: the Box may be either operand
+    box_type = BoxT.of(st)
+    if type(a) is not box_type:             # C semantics: the Box may be either operand
         a, b = b, a
-    return BoxT.of(st)(a.value + b)
+    return box_type(a.value + b)
 
 
 cdef Py_ssize_t c_len(CState st, object self) except -1:

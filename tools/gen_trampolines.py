@@ -82,8 +82,8 @@ static hps_entry hps_entries[HPS_NKINDS][HPS_PER_KIND];
 {typedefs}
 
 /* tp_finalize (PEP 442) for a C-level ``__del__``: the pending exception is kept, and an
-   exception from the implementation is reported through sys.unraisablehook, as CPython's
-   own slot_tp_finalize does for a Python ``__del__``. */
+   exception from the implementation is reported through sys.unraisablehook (with the
+   object), never raised, as any C finalizer must. */
 static void hps_call_finalize(hps_finalize_impl impl, PyObject *state, PyObject *self) {{
 #if PY_VERSION_HEX >= 0x030C0000
     PyObject *exc = PyErr_GetRaisedException();
