@@ -178,8 +178,8 @@ cdef extern from "Python.h":
     void *PyMem_Malloc(size_t)
     void *PyMem_Realloc(void *, size_t)
     void PyMem_Free(void *)
-    void PyType_Modified(PyObject *)
-    PyObject *PyType_GetModule(object type) except NULL   # borrowed
+    void PyType_Modified(PyTypeObject_ *)
+    PyObject *PyType_GetModule(PyTypeObject_ *type) except NULL   # borrowed
     object PyMethod_New(object func, object self)
 
     # --- module definitions (PEP 489; the structs are in _pydefs.pxd) ---
@@ -232,7 +232,7 @@ cdef extern from "Python.h":
     object hps_pending_error()
     void hps_unlock()
     Py_ssize_t PyNumber_AsSsize_t(object, object exc) except? -1
-    bint PyErr_Occurred()
+    PyObject *PyErr_Occurred()                      # borrowed; NULL: none pending
 
     # type slot ids (typeslots.h)
     int Py_nb_add, Py_nb_subtract, Py_nb_multiply, Py_nb_remainder, Py_nb_divmod
@@ -304,5 +304,15 @@ cdef extern from "hpystate.h":
     ctypedef struct HpyState_CAPI:
         int version
         PyObject *(*extension_init)(HpyState_ExtensionDef *d) except NULL
+        void *(*extension_export)(HpyState_ExtensionDef *d) except NULL
     PyObject *PyModuleDef_Init(PyModuleDef *d)
     object PyCapsule_New(void *pointer, const char *name, void *destructor)
+
+
+cdef extern from "_compat.h":
+    bint HPS_FREE_THREADED
+    void hps_enable_deferred_refcount(PyObject *op)
+    void hps_ext_def_add(HpyState_ExtensionDef *x)
+    PyModuleDef *hps_module_def(PyObject *module)   # NULL: not a module with a definition
+    void hps_prepare_export(HpyState_ExtensionDef *x)  # under hps_lock
+    void *hps_export_slots(HpyState_ExtensionDef *x) except NULL

@@ -36,7 +36,9 @@ import importlib.machinery as _machinery
 import importlib.util as _import_util
 import inspect as _inspect
 import sys as _sys
+import threading as _threading
 import types as _types
+import warnings as _warnings
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,6 +156,7 @@ cdef inline _init_binding(_Binding b, state, str name, str qualname, str modname
     b._name = name
     b._qualname = qualname
     b._modname = modname
+    hps_enable_deferred_refcount(<PyObject *>b)     # 3.14t: lets CPython specialise calls
 
 
 cdef class _VectorcallBinding(_Binding):
@@ -174,9 +177,15 @@ cdef class _StateCallable(_VectorcallBinding):
     @property
     def __signature__(self):
         """The implementation's signature without its leading ``state`` parameter."""
-        if self._signature is None:
-            self._signature = _signature_without_state(self._impl)
-        return self._signature if self._signature is not False else None
+        with cython.critical_section(self):
+            sig = self._signature
+        if sig is None:
+            sig = _signature_without_state(self._impl)
+            with cython.critical_section(self):     # the first one computed is kept
+                if self._signature is None:
+                    self._signature = sig
+                sig = self._signature
+        return sig if sig is not False else None
 
     @property
     def __hpystate_impl__(self):
@@ -267,7 +276,7 @@ cdef void _enable_vectorcall(type t, Py_ssize_t offset, unsigned long extra_flag
     tp.tp_vectorcall_offset = offset
     tp.tp_call = <void *>PyVectorcall_Call
     tp.tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL | extra_flags
-    PyType_Modified(<PyObject *>t)
+    PyType_Modified(<PyTypeObject_ *>t)
 
 
 _enable_vectorcall(StateFunction, _vectorcall_offset(), 0)
@@ -701,7 +710,7 @@ cdef _Block *_block_of(object module, ModuleDef expected) except? NULL:
     instance (of ``expected``, when given)."""
     if not PyModule_Check(module):
         return NULL
-    cdef PyModuleDef *d = PyModule_GetDef(<PyObject *>module)
+    cdef PyModuleDef *d = hps_module_def(<PyObject *>module)
     if d == NULL or d.m_free != <void *>_m_free:
         return NULL
     cdef _Block *b = <_Block *>PyModule_GetState(<PyObject *>module)
@@ -740,6 +749,27 @@ cdef void _fill_slots(PyModuleDef_Slot *slots, void *exec_, size_t multiple_inte
     if HPS_MOD_GIL:                             # 3.13+: free-threaded builds read it
         slots[n].slot = HPS_MOD_GIL
         slots[n].value = HPS_MOD_GIL_USED if gil_used else HPS_MOD_GIL_NOT_USED
+
+
+cdef int _require_gil(str name) except -1:
+    """A free-threaded CPython enables the GIL when its extension loader loads a module that
+    needs it (``Py_mod_gil``), but only there; instances made by ``create()`` or a
+    ``register()`` import get the same treatment by loading a module that needs the GIL
+    once per interpreter (the GIL then stays on in that interpreter, as it does after
+    CPython's loader enabled it). PYTHON_GIL=0 / -X gil=0 keeps it off, as for CPython."""
+    if not HPS_FREE_THREADED or _sys.flags.gil == 0:
+        return 0
+    was_enabled = _sys._is_gil_enabled()
+    with _warnings.catch_warnings():       # CPython's warning would name the helper module
+        _warnings.simplefilter("ignore", RuntimeWarning)
+        _importlib.import_module("hpystate._needs_gil")
+    if not was_enabled and _sys._is_gil_enabled():
+        _warnings.warn(
+            f"The global interpreter lock (GIL) has been enabled to load module {name!r}, "
+            "whose hpystate.ModuleDef has not declared that it can run safely without the "
+            "GIL (gil_used=False). To override this behavior and keep the GIL disabled (at "
+            "your own risk), run with PYTHON_GIL=0 or -Xgil=0.", RuntimeWarning, stacklevel=3)
+    return 0
 
 
 cdef class ModuleDef:
@@ -848,12 +878,13 @@ cdef class ModuleDef:
             name = getattr(impl, "__name__", None)
         _check_params(impl, ("state",), "module function", exact=False)
         _check_no_class_cell(impl, "module function")
-        self._claim_name(name, "function")
         cdef FunctionDef fd = FunctionDef.__new__(FunctionDef)
         fd.moddef = self
         fd.name = name
         fd.impl = impl
-        self._functions.append(fd)
+        with cython.critical_section(self):     # atomic with freezing: see _create_module
+            self._claim_name(name, "function")
+            self._functions.append(fd)
         return fd
 
     def exception(self, name, base=Exception, *, doc=None):
@@ -870,14 +901,15 @@ cdef class ModuleDef:
                                 f"ExceptionDef of this ModuleDef, not {b!r}")
         if doc is not None and not isinstance(doc, str):
             raise TypeError(f"exception {name!r}: doc must be a str or None")
-        self._claim_name(name, "exception")
         cdef ExceptionDef ed = ExceptionDef.__new__(ExceptionDef)
         ed.moddef = self
         ed.name = name
         ed._base = base
         ed._doc = doc
-        ed._index = len(self._handles)
-        self._handles.append(ed)
+        with cython.critical_section(self):
+            self._claim_name(name, "exception")
+            ed._index = len(self._handles)
+            self._handles.append(ed)
         return ed
 
     def type(self, cls=None, *, name=None, base=None, mutable=False):
@@ -891,9 +923,10 @@ cdef class ModuleDef:
         if name is None:
             name = cls.__name__
         cdef TypeDef td = _parse_type(self, cls, name, base, mutable)
-        self._claim_name(name, "type")
-        td._index = len(self._handles)
-        self._handles.append(td)
+        with cython.critical_section(self):
+            self._claim_name(name, "type")
+            td._index = len(self._handles)
+            self._handles.append(td)
         return td
 
     def exec(self, hook):
@@ -901,8 +934,10 @@ cdef class ModuleDef:
         types, exceptions and functions exist. Hooks run in definition order."""
         _check_callable(hook, "exec hook")
         _check_params(hook, ("state", "module"), "exec hook")
-        _check_open(self, f"exec hook {_describe(hook)}")
-        self._exec_hooks.append(hook)
+        what = f"exec hook {_describe(hook)}"
+        with cython.critical_section(self):
+            _check_open(self, what)
+            self._exec_hooks.append(hook)
         return hook
 
     # -- instantiation ---------------------------------------------------------------------
@@ -918,7 +953,12 @@ cdef class ModuleDef:
 
     cdef object _create_module(self, spec):
         self._check_interpreter(spec.name)
-        self._frozen = True
+        # Additions check _frozen and append under the same critical section, so every
+        # member added before this point is in every instance and none can be added after.
+        with cython.critical_section(self):
+            self._frozen = True
+        if self.gil_used:
+            _require_gil(spec.name)
         return PyModule_FromDefAndSpec(&self._c.moddef, spec)
 
     cdef int _check_interpreter(self, str name) except -1:
@@ -982,7 +1022,7 @@ cdef class ModuleDef:
 # ---------------------------------------------------------------------------------------------
 
 cdef int _m_exec(object module) except -1:
-    cdef PyModuleDef *d = PyModule_GetDef(<PyObject *>module)
+    cdef PyModuleDef *d = hps_module_def(<PyObject *>module)
     if d == NULL:
         raise SystemError("hpystate exec slot called on a module without a definition")
     cdef ModuleDef owner
@@ -1214,7 +1254,7 @@ cdef object _new_heap_type(bytes name, module, tuple bases, Py_ssize_t basicsize
 
 cdef void _freeze(object cls) noexcept:
     (<PyTypeObject_ *>cls).tp_flags |= Py_TPFLAGS_IMMUTABLETYPE
-    PyType_Modified(<PyObject *>cls)
+    PyType_Modified(<PyTypeObject_ *>cls)
 
 
 def _layout_type(TypeDef td):
@@ -1224,8 +1264,10 @@ def _layout_type(TypeDef td):
     Per-instance types add no fields of their own, so their solid base is this type and
     ``class Both(m1.Box, m2.Box)`` has no layout conflict. Created once per TypeDef (a
     definition lives in one interpreter), never bound to a module."""
-    if td._layout is not None:
-        return td._layout
+    with cython.critical_section(td):
+        layout = td._layout
+    if layout is not None:
+        return layout
     base = td._base
     if isinstance(base, TypeDef):
         base = _layout_type(<TypeDef>base)
@@ -1273,17 +1315,22 @@ def _layout_type(TypeDef td):
             mdefs[i].offset = offset
             mdefs[i].flags = HPS_READONLY
             offset += sizeof(PyObject *)
-        td._layout_name = f"hpystate.layout.{td.name}".encode()
+        name_b = f"hpystate.layout.{td.name}".encode()
         doc = (f"Instance layout of {td.moddef.name}.{td.name}, shared by the types every "
                "module instance creates for it.").encode()
-        layout = _new_heap_type(td._layout_name, None, (base,), offset, mdefs, add_dict, doc,
-                                flags)
+        layout = _new_heap_type(name_b, None, (base,), offset, mdefs, add_dict, doc, flags)
     finally:
         PyMem_Free(mdefs)               # copied into the type by PyType_FromModuleAndSpec
     # copyreg reads __slots__ from class dicts to pickle slot values.
     layout.__slots__ = td._slots
     _freeze(layout)
-    td._layout = layout
+    # Threads making the first instances at once may each build one: the first published
+    # is the only one ever used, so all instances share one layout (no layout conflict).
+    with cython.critical_section(td):
+        if td._layout is None:
+            td._layout = layout
+            td._layout_name = name_b    # tp_name points into it on 3.10/3.11
+        layout = td._layout
     return layout
 
 
@@ -1380,7 +1427,7 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
     fullname = td._spec_names.get(modname)
     if fullname is None:
         # On 3.10 tp_name points into this buffer: it lives as long as the TypeDef.
-        fullname = td._spec_names[modname] = f"{modname}.{td.name}".encode()
+        fullname = td._spec_names.setdefault(modname, f"{modname}.{td.name}".encode())
     doc_b = td._doc.encode() if isinstance(td._doc, str) else None
     qual_prefix = td.name + "."
     cdef _Block *b = <_Block *>PyModule_GetState(<PyObject *>module)
@@ -1435,7 +1482,7 @@ def state_of(obj):
     module = obj
     if isinstance(obj, type) and ((<PyTypeObject_ *>obj).tp_flags & Py_TPFLAGS_HEAPTYPE):
         try:
-            module = <object>PyType_GetModule(obj)
+            module = <object>PyType_GetModule(<PyTypeObject_ *>obj)
         except TypeError:
             module = None
     cdef _Block *b = _block_of(module, None)
@@ -1504,7 +1551,12 @@ def _resolve_definition(fullname, entry):
     return obj
 
 
+# register()/unregister() read and change sys.meta_path and the registry: one at a time.
+_registry_lock = _threading.Lock()
+
+
 def _finder():
+    """hpystate's finder on sys.meta_path, installed on first use (under _registry_lock)."""
     for f in _sys.meta_path:
         if isinstance(f, _Finder):
             return f
@@ -1528,18 +1580,19 @@ def register(fullname, definition):
     elif not isinstance(definition, ModuleDef):
         raise TypeError(f"definition must be a ModuleDef or a 'module:attribute' string, not "
                         f"{definition!r}")
-    finder = _finder()
-    known = finder.registry.get(fullname)
-    if known is not None and known is not definition and known != definition:
-        raise ValueError(f"module name {fullname!r} is already registered to {known!r}")
-    finder.registry[fullname] = definition
+    with _registry_lock:
+        finder = _finder()
+        known = finder.registry.get(fullname)
+        if known is not None and known is not definition and known != definition:
+            raise ValueError(f"module name {fullname!r} is already registered to {known!r}")
+        finder.registry[fullname] = definition
 
 
 def unregister(fullname):
     """Forget a name registered with ``register`` (existing instances are unaffected)."""
-    finder = _finder()
-    if finder.registry.pop(fullname, None) is None:
-        raise KeyError(fullname)
+    with _registry_lock:
+        if _finder().registry.pop(fullname, None) is None:
+            raise KeyError(fullname)
 
 
 # -- real extension entries (hpystate.build) --------------------------------------------------
@@ -1552,7 +1605,7 @@ def unregister(fullname):
 # (3.13 runs it in the main interpreter), so nothing per-interpreter happens here: the exec
 # slot (``_m_exec``) resolves the target in the importing interpreter.
 
-cdef PyObject *_extension_init(HpyState_ExtensionDef *x) except NULL:
+cdef int _extension_complete(HpyState_ExtensionDef *x) except -1:
     if x.owner != NULL or x.target == NULL or not 0 <= x.multiple_interpreters <= 2:
         raise SystemError("hpystate: malformed extension definition")
     hps_lock()                          # several interpreters may import it at once
@@ -1564,8 +1617,21 @@ cdef PyObject *_extension_init(HpyState_ExtensionDef *x) except NULL:
         _fill_slots(x.slots, <void *>hps_extension_exec, <size_t>x.multiple_interpreters,
                     x.gil_used != 0)
         x.moddef.m_slots = x.slots
+        hps_prepare_export(x)
+        hps_ext_def_add(x)
     hps_unlock()
+    return 0
+
+
+cdef PyObject *_extension_init(HpyState_ExtensionDef *x) except NULL:
+    _extension_complete(x)
     return PyModuleDef_Init(&x.moddef)
+
+
+cdef void *_extension_export(HpyState_ExtensionDef *x) except NULL:
+    # PEP 793 (3.15): the same definition as slots; its token is the entry itself.
+    _extension_complete(x)
+    return hps_export_slots(x)
 
 
 cdef ModuleDef _extension_owner(object module, HpyState_ExtensionDef *x):
@@ -1584,7 +1650,8 @@ cdef ModuleDef _extension_owner(object module, HpyState_ExtensionDef *x):
             f"multiple_interpreters={d.multiple_interpreters!r}, gil_used={d.gil_used}: pass "
             "the same values to hpystate.build.extension", name=name)
     d._check_interpreter(name)
-    d._frozen = True
+    with cython.critical_section(d):
+        d._frozen = True
     if d.doc is not None:
         module.__doc__ = d.doc
     return d
@@ -1594,6 +1661,7 @@ hps_set_cython_exec(<void *>_m_exec)
 cdef HpyState_CAPI _c_api
 _c_api.version = HPYSTATE_CAPI_VERSION
 _c_api.extension_init = _extension_init
+_c_api.extension_export = _extension_export
 _C_API = PyCapsule_New(&_c_api, b"hpystate._core._C_API", NULL)
 
 
@@ -1817,7 +1885,7 @@ cdef object _c_call(_CCallable f, PyObject **args, Py_ssize_t nargs, PyObject *k
         r = (<hps_unary_impl>f._cimpl)(st, self)
     elif mode == S_ITERNEXT:
         r = (<hps_unary_impl>f._cimpl)(st, self)
-        if r == NULL and not PyErr_Occurred():
+        if r == NULL and PyErr_Occurred() == NULL:
             raise StopIteration
     elif mode == S_BINARY_L:
         r = (<hps_binary_impl>f._cimpl)(st, self, args[0])
@@ -1843,7 +1911,7 @@ cdef object _c_call(_CCallable f, PyObject **args, Py_ssize_t nargs, PyObject *k
         return None
     elif mode == S_HASH:
         hr = (<hps_hash_impl>f._cimpl)(st, self)
-        if hr == -1 and PyErr_Occurred():
+        if hr == -1 and PyErr_Occurred() != NULL:
             return _propagate()
         return hr
     elif mode == S_LEN:
@@ -2053,7 +2121,6 @@ cdef int add_function(ModuleDef mod, str name, void *impl, int flags,
     if flags not in _METH_KINDS:
         raise ValueError(f"function {name!r}: flags must be METH_NOARGS, METH_O, "
                          f"METH_FASTCALL or METH_FASTCALL | METH_KEYWORDS, not {flags:#x}")
-    mod._claim_name(name, "function")
     cdef FunctionDef fd = FunctionDef.__new__(FunctionDef)
     fd.moddef = mod
     fd.name = name
@@ -2064,7 +2131,9 @@ cdef int add_function(ModuleDef mod, str name, void *impl, int flags,
     fd._cdoc = doc
     fd._cname_b = name.encode()
     fd._cdoc_b = _opt_bytes(doc)
-    mod._functions.append(fd)
+    with cython.critical_section(mod):      # atomic with freezing (ModuleDef._create_module)
+        mod._claim_name(name, "function")
+        mod._functions.append(fd)
     return 0
 
 
@@ -2105,53 +2174,56 @@ cdef int add_method(TypeDef tp, str name, void *impl, int flags, str doc=None) e
     """Add method ``name`` implemented in C to a type: ``impl(state, self)``,
     ``impl(state, self, arg)``, ``impl(state, self, args, nargs)`` or
     ``impl(state, self, args, nargs, kwnames)`` for ``flags`` as for add_function."""
-    _check_open(tp.moddef, f"method {name!r}")
-    _check_impl(impl, f"method {tp.name}.{name}")
-    _check_identifier(name, "method name")
-    if flags not in _METH_KINDS:
-        raise ValueError(f"method {tp.name}.{name}: flags must be METH_NOARGS, METH_O, "
-                         f"METH_FASTCALL or METH_FASTCALL | METH_KEYWORDS, not {flags:#x}")
-    if name in _type_names(tp):
-        raise ValueError(f"type {tp.name!r}: duplicate member name {name!r}")
-    tp._c_methods.append((name.encode(), <size_t>impl, flags, _opt_bytes(doc)))
+    with cython.critical_section(tp.moddef):    # atomic with freezing
+        _check_open(tp.moddef, f"method {name!r}")
+        _check_impl(impl, f"method {tp.name}.{name}")
+        _check_identifier(name, "method name")
+        if flags not in _METH_KINDS:
+            raise ValueError(f"method {tp.name}.{name}: flags must be METH_NOARGS, METH_O, "
+                             f"METH_FASTCALL or METH_FASTCALL | METH_KEYWORDS, not {flags:#x}")
+        if name in _type_names(tp):
+            raise ValueError(f"type {tp.name!r}: duplicate member name {name!r}")
+        tp._c_methods.append((name.encode(), <size_t>impl, flags, _opt_bytes(doc)))
     return 0
 
 
 cdef int add_slot(TypeDef tp, str slot, void *impl) except -1:
     """Implement type slot ``slot`` (a C slot name such as ``"nb_add"``) in C, with the
     slot's own C semantics and ``state`` first (see docs/cimport.md for the signatures)."""
-    _check_open(tp.moddef, f"slot {slot!r}")
-    _check_impl(impl, f"slot {tp.name}.{slot}")
-    entry = _C_SLOTS.get(slot)
-    if entry is None:
-        close = _difflib.get_close_matches(str(slot), list(_C_SLOTS), n=3)
-        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-        raise ValueError(f"type {tp.name!r}: unknown or unsupported C slot {slot!r}{hint}")
-    for other, _ in tp._c_slots:
-        if other == slot or (_C_SLOTS[other][0] == entry[0]):
-            raise ValueError(f"type {tp.name!r}: slot {slot!r} is already implemented")
-    dunders = {d for d, _, _ in entry[2]}
-    taken = dunders & {attr for attr, _ in tp._members}
-    if taken:
-        raise ValueError(f"type {tp.name!r}: C slot {slot!r} conflicts with Python-level "
-                         f"{', '.join(sorted(taken))}")
-    for other, _ in tp._c_slots:
-        if dunders & {d for d, _, _ in _C_SLOTS[other][2]}:
-            raise ValueError(f"type {tp.name!r}: C slots {other!r} and {slot!r} both "
-                             f"implement {', '.join(sorted(dunders))}")
-    tp._c_slots.append((slot, <size_t>impl))
+    with cython.critical_section(tp.moddef):    # atomic with freezing
+        _check_open(tp.moddef, f"slot {slot!r}")
+        _check_impl(impl, f"slot {tp.name}.{slot}")
+        entry = _C_SLOTS.get(slot)
+        if entry is None:
+            close = _difflib.get_close_matches(str(slot), list(_C_SLOTS), n=3)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise ValueError(f"type {tp.name!r}: unknown or unsupported C slot {slot!r}{hint}")
+        for other, _ in tp._c_slots:
+            if other == slot or (_C_SLOTS[other][0] == entry[0]):
+                raise ValueError(f"type {tp.name!r}: slot {slot!r} is already implemented")
+        dunders = {d for d, _, _ in entry[2]}
+        taken = dunders & {attr for attr, _ in tp._members}
+        if taken:
+            raise ValueError(f"type {tp.name!r}: C slot {slot!r} conflicts with Python-level "
+                             f"{', '.join(sorted(taken))}")
+        for other, _ in tp._c_slots:
+            if dunders & {d for d, _, _ in _C_SLOTS[other][2]}:
+                raise ValueError(f"type {tp.name!r}: C slots {other!r} and {slot!r} both "
+                                 f"implement {', '.join(sorted(dunders))}")
+        tp._c_slots.append((slot, <size_t>impl))
     return 0
 
 
 cdef int add_getset(TypeDef tp, str name, void *get, void *set, str doc=None) except -1:
     """Add attribute ``name`` with C getter ``get(state, self)`` and optional setter
     ``set(state, self, value)`` (returns 0, or -1 with an exception)."""
-    _check_open(tp.moddef, f"attribute {name!r}")
-    _check_impl(get, f"getter {tp.name}.{name}")
-    _check_identifier(name, "attribute name")
-    if name in _type_names(tp):
-        raise ValueError(f"type {tp.name!r}: duplicate member name {name!r}")
-    tp._c_getsets.append((name.encode(), <size_t>get, <size_t>set, _opt_bytes(doc)))
+    with cython.critical_section(tp.moddef):    # atomic with freezing
+        _check_open(tp.moddef, f"attribute {name!r}")
+        _check_impl(get, f"getter {tp.name}.{name}")
+        _check_identifier(name, "attribute name")
+        if name in _type_names(tp):
+            raise ValueError(f"type {tp.name!r}: duplicate member name {name!r}")
+        tp._c_getsets.append((name.encode(), <size_t>get, <size_t>set, _opt_bytes(doc)))
     return 0
 
 
@@ -2184,7 +2256,7 @@ cdef int _gs_set(PyObject *self, PyObject *value, void *closure) except -1:
 
 cdef void _make_immutable(type t) noexcept:
     (<PyTypeObject_ *>t).tp_flags |= Py_TPFLAGS_IMMUTABLETYPE
-    PyType_Modified(<PyObject *>t)
+    PyType_Modified(<PyTypeObject_ *>t)
 
 
 for _cls in (ModuleState, _Binding, _VectorcallBinding, _StateCallable, StateFunction,

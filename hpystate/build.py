@@ -69,7 +69,10 @@ def entry_source(name, target, *, multiple_interpreters="own_gil", gil_used=True
             f'    "{name}", "{target}", {_MI_MACROS[multiple_interpreters]}, '
             f"{int(gil_used)});\n\n"
             f"PyMODINIT_FUNC\nPyInit_{short}(void)\n{{\n"
-            f"    return HpyState_ModuleInit(&def);\n}}\n")
+            f"    return HpyState_ModuleInit(&def);\n}}\n\n"
+            f"#if HPYSTATE_HAVE_MODEXPORT    /* PEP 793, CPython 3.15+: preferred to PyInit */\n"
+            f"PyMODEXPORT_FUNC\nPyModExport_{short}(void)\n{{\n"
+            f"    return HpyState_ModuleExport(&def);\n}}\n#endif\n")
 
 
 def extension(name, target, *, multiple_interpreters="own_gil", gil_used=True, **kwargs):
@@ -97,19 +100,27 @@ def extension(name, target, *, multiple_interpreters="own_gil", gil_used=True, *
     return Extension(name, [path], include_dirs=include_dirs, **kwargs)
 
 
-def cythonize(module_list, *, subinterpreters="own_gil", **kwargs):
+def cythonize(module_list, *, subinterpreters="own_gil", freethreading_compatible=False,
+              **kwargs):
     """``Cython.Build.cythonize(module_list, **kwargs)``, compiling every module so that it
     can be imported in several interpreters: ``subinterpreters`` is Cython's
     ``subinterpreters_compatible`` directive (``"own_gil"``, ``"shared_gil"`` or ``"no"``),
-    and the extensions get ``CYTHON_MACROS``. Returns the extensions."""
+    and the extensions get ``CYTHON_MACROS``. ``freethreading_compatible=True`` declares the
+    compiled modules safe without the GIL (Cython's directive: free-threaded CPython keeps
+    the GIL off when importing them); only say so of code you made thread-safe
+    (docs/threads.md). Returns the extensions."""
     from Cython.Build import cythonize as _cythonize
 
     if subinterpreters not in _MI_MACROS:
         raise ValueError(f"subinterpreters must be one of {tuple(_MI_MACROS)}, not "
                          f"{subinterpreters!r}")
+    if not isinstance(freethreading_compatible, bool):
+        raise TypeError(f"freethreading_compatible must be True or False, not "
+                        f"{freethreading_compatible!r}")
     directives = dict(kwargs.pop("compiler_directives", None) or {})
     directives.setdefault("language_level", 3)
     directives.setdefault("subinterpreters_compatible", subinterpreters)
+    directives.setdefault("freethreading_compatible", freethreading_compatible)
     extensions = _cythonize(module_list, compiler_directives=directives, **kwargs)
     for ext in extensions:
         defined = {m[0] for m in ext.define_macros}
