@@ -5,7 +5,7 @@
     python benchmarks/run.py --quick         # CI smoke: tiny counts, no valgrind
     python benchmarks/run.py --json FILE     # also write the suite's results as JSON
     python benchmarks/run.py --all-pythons [--out DIR]
-        # every installed CPython 3.10-3.13: a venv each (DIR/venvs), `pip install
+        # every installed CPython 3.10-3.15: a venv each (DIR/venvs), `pip install
         # ".[bench]"`, the suite, DIR/<version>.json; then DIR/chart.png (matplotlib)
 
 Needs hpystate installed with the build tools (``pip install ".[bench]"``): the example and
@@ -23,7 +23,7 @@ import tempfile
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
 EXAMPLE = ROOT / "examples" / "counter_ext"
-SUPPORTED = ("3.10", "3.11", "3.12", "3.13")
+SUPPORTED = ("3.10", "3.11", "3.12", "3.13", "3.14", "3.15")
 
 
 def run_example():

@@ -69,7 +69,7 @@ static PyModuleDef *hps_module_def(PyObject *module) {
 /* PEP 793: the slots PyModExport_<name> returns, the same module as the PyModuleDef that
    PyInit_<name> returns (filled in once, under hps_lock, after moddef); the token is the
    entry. */
-static PyABIInfo_VAR(hps_abi_info);
+PyABIInfo_VAR(hps_abi_info);          /* a static PyABIInfo */
 
 static void hps_prepare_export(HpyState_ExtensionDef *x) {
     PyModuleDef *d = &x->moddef;

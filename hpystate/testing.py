@@ -27,6 +27,7 @@ import importlib
 import os
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import textwrap
 import tracemalloc
@@ -34,11 +35,14 @@ import weakref
 
 from hpystate._core import state_of
 
-__all__ = ["OWN_GIL", "SubinterpreterError", "check_multiple_inheritance", "check_no_leaks",
+__all__ = ["FREE_THREADED", "OWN_GIL", "SubinterpreterError", "check_multiple_inheritance", "check_no_leaks",
            "check_reimport", "run_in_subinterpreter"]
 
 #: True where isolated subinterpreters with their own GIL exist (CPython 3.12+).
 OWN_GIL = sys.version_info >= (3, 12)
+
+#: True on a free-threaded CPython build (``python3.14t``; the GIL may still be enabled).
+FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 
 class SubinterpreterError(Exception):

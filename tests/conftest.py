@@ -1,8 +1,11 @@
 import gc
+import json
+import os
 import pathlib
 import shutil
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -116,7 +119,7 @@ def example_site(tmp_path_factory):
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-build-isolation", "--no-deps",
          "--no-index", "-q", "--target", str(site), str(src)],
-        capture_output=True, text=True)
+        capture_output=True, text=True, env={**os.environ, "CFLAGS": STRICT_CFLAGS})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     sys.path.insert(0, str(site))
     yield site
@@ -168,10 +171,36 @@ def live_instances(cls):
     return [o for o in gc.get_objects() if type(o) is cls]
 
 
+# What GCC 14 rejects by default, for every extension the tests build (a wrong prototype in
+# hpystate.h or the generated entry points fails the build with older compilers too). CFLAGS
+# replaces the interpreter's own optimisation flags, hence -O2.
+STRICT_CFLAGS = ("-O2 -Werror=incompatible-pointer-types -Werror=int-conversion "
+                 "-Werror=implicit-function-declaration")
+
+
 def build_in_place(folder, setup_script):
-    """Run a setuptools script (``build_ext --inplace``) in ``folder``; fail the test with
-    the compiler's output if it fails."""
+    """Run a setuptools script (``build_ext --inplace``) in ``folder`` with STRICT_CFLAGS;
+    fail the test with the compiler's output if it fails."""
     proc = subprocess.run([sys.executable, "-c", setup_script], cwd=folder,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True,
+                          env={**os.environ, "CFLAGS": STRICT_CFLAGS})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
+
+def run_child(source, env=None, timeout=300):
+    """Run ``source`` in a new interpreter; it sets ``result`` (JSON-able), returned here
+    with the warnings the child saw and whether its GIL ended up enabled."""
+    code = textwrap.dedent('''
+        import json, sys, warnings
+        warnings.simplefilter("always")
+        with warnings.catch_warnings(record=True) as _seen:
+        ''') + textwrap.indent(textwrap.dedent(source), "    ") + textwrap.dedent('''
+        gil = sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True
+        print(json.dumps({"result": result, "gil": gil,
+                          "warnings": [f"{w.category.__name__}: {w.message}" for w in _seen]}))
+        ''')
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})},
+                          cwd=os.path.dirname(os.path.abspath(__file__)))  # not the checkout
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(proc.stdout.splitlines()[-1])

@@ -7,6 +7,8 @@ import weakref
 import pytest
 
 import hpystate
+from hpystate.testing import FREE_THREADED
+
 from conftest import make_def
 
 
@@ -98,6 +100,7 @@ def test_create_destroy_cycles_do_not_grow_memory(mod):
                 pass
             del m, b, Sub
         gc.collect()
+        gc.collect()    # free-threaded: objects with deferred refcounts go one collection later
 
     cycle(100)                          # warm up caches
     tracemalloc.start()
@@ -108,8 +111,11 @@ def test_create_destroy_cycles_do_not_grow_memory(mod):
     finally:
         tracemalloc.stop()
     # A leaked module instance costs several KiB (module, dict, state, 2 types, functions):
-    # 1000 leaked cycles would be megabytes. Allow noise from interpreter caches only.
-    assert after - before < 64 * 1024, f"memory grew by {after - before} bytes"
+    # 1000 leaked cycles would be megabytes. Allow noise from interpreter caches only, and on
+    # free-threaded builds the memory whose free CPython delays to a safe point (QSBR;
+    # measured: a constant ~60 KiB, not growing with the cycle count).
+    bound = (128 if FREE_THREADED else 64) * 1024
+    assert after - before < bound, f"memory grew by {after - before} bytes"
 
 
 def test_states_all_freed_after_cycles(mod):

@@ -2,6 +2,7 @@
 module whose PyInit hands CPython an hpystate definition, loaded by CPython's own extension
 loader; and a downstream package built in a fresh venv with only hpystate (plus Cython and
 setuptools) as its build requirements."""
+import ctypes
 import importlib
 import os
 import pathlib
@@ -17,7 +18,7 @@ import hpystate
 import hpystate.build
 from hpystate import testing
 
-from conftest import build_in_place
+from conftest import STRICT_CFLAGS, build_in_place, run_child
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -50,6 +51,8 @@ ok_def = _define("extpkg.ok")
 solo_def = _define("extpkg.solo", multiple_interpreters="no")
 other_def = _define("extpkg.other")
 strict_def = _define("extpkg.strict")
+classic_def = _define("extpkg.classic")
+nogil_def = _define("extpkg.nogil", gil_used=False)
 '''
 
 SETUP = '''
@@ -60,6 +63,9 @@ setup(script_args=["build_ext", "--inplace", "-q"], ext_modules=[
     b.extension("extpkg.solo", "extpkg.defs:solo_def", multiple_interpreters="no"),
     b.extension("extpkg.misnamed", "extpkg.defs:other_def"),
     b.extension("extpkg.strict", "extpkg.defs:strict_def", multiple_interpreters="shared_gil"),
+    b.extension("extpkg.classic", "extpkg.defs:classic_def",
+                define_macros=[("HPYSTATE_NO_MODEXPORT", "1")]),     # PyInit only
+    b.extension("extpkg.nogil", "extpkg.defs:nogil_def", gil_used=False),
 ])
 '''
 
@@ -88,6 +94,52 @@ def test_extension_entry_is_a_multi_phase_extension(extpkg):
     assert importlib.reload(first) is first and first.incr() == 6     # reload keeps it
     from extpkg.defs import ok_def
     assert ok_def["Box"].of(first) is first.Box and ok_def["incr"].of(second)() == 2
+
+
+def _module_def(module):
+    get_def = ctypes.pythonapi.PyModule_GetDef
+    get_def.restype, get_def.argtypes = ctypes.c_void_p, [ctypes.py_object]
+    return get_def(module)
+
+
+@pytest.mark.parametrize("name", ["ok", "classic"])
+def test_both_entry_points(extpkg, name):
+    # 3.15+: PyModExport_<name> (PEP 793), which CPython prefers, and PyInit_<name> for older
+    # interpreters; HPYSTATE_NO_MODEXPORT builds PyInit only. Both give the same module.
+    first, second = testing.check_reimport(f"extpkg.{name}")
+    lib = ctypes.CDLL(first.__file__)
+    assert hasattr(lib, f"PyInit_{name}")
+    modexport = name == "ok" and sys.version_info >= (3, 15)
+    assert hasattr(lib, f"PyModExport_{name}") is modexport
+    # A module made from PyModExport's slots has no PyModuleDef.
+    assert (_module_def(first) is None) is modexport
+    assert first.incr(2) == 2 and second.incr() == 1 and first.__doc__ == f"extpkg.{name} docs"
+    assert first.Box().owner() is hpystate.state_of(first)
+    defn = getattr(importlib.import_module("extpkg.defs"), f"{name}_def")
+    assert defn["Box"].of(hpystate.state_of(second)) is second.Box
+
+    def load():
+        sys.modules.pop(f"extpkg.{name}", None)
+        return importlib.import_module(f"extpkg.{name}")
+    testing.check_multiple_inheritance(load, "Box", call=lambda Box, obj: Box.owner(obj))
+
+
+def test_extension_entry_gil_used(extpkg):
+    # Real entries declare Py_mod_gil to CPython's own loader: a free-threaded interpreter
+    # keeps the GIL off for gil_used=False and enables it (with its own warning) otherwise.
+    out = run_child('''
+import sys
+import extpkg.nogil as m
+before = sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True
+import extpkg.ok as ok
+result = [m.incr(), ok.incr(), before]
+''', env={"PYTHONPATH": str(extpkg)})
+    assert out["result"] == [1, 1, not testing.FREE_THREADED] and out["gil"] is True
+    if testing.FREE_THREADED:
+        assert len(out["warnings"]) == 1 and "'extpkg.ok'" in out["warnings"][0]
+        assert out["warnings"][0].startswith("RuntimeWarning: The global interpreter lock")
+    else:
+        assert out["warnings"] == []
 
 
 def test_extension_entry_true_defining_class(extpkg):
@@ -120,10 +172,10 @@ try:
 except ImportError as exc:
     result = ("refused", str(exc))
 ''', isolated=mode == "isolated")
-    if mode == "isolated" or sys.version_info < (3, 12):
+    if mode == "isolated" or sys.version_info < (3, 12) or testing.FREE_THREADED:
         assert result == ("refused",
                           "module extpkg.solo does not support loading in subinterpreters")
-    else:                       # CPython 3.12+ lets legacy interpreters load such modules
+    else:   # CPython 3.12+ with a GIL lets legacy interpreters load such modules (gh-117649)
         assert result == ("loaded", 1)
 
 
@@ -168,6 +220,23 @@ def test_cythonize_adds_what_subinterpreters_need(tmp_path, monkeypatch):
     assert set(hpystate.build.CYTHON_MACROS) <= set(ext.define_macros)
     with pytest.raises(ValueError, match="subinterpreters must be one of"):
         hpystate.build.cythonize([Extension("m", ["m.pyx"])], subinterpreters="maybe")
+    with pytest.raises(TypeError, match="freethreading_compatible must be True or False"):
+        hpystate.build.cythonize([Extension("m", ["m.pyx"])], freethreading_compatible=1)
+
+
+@pytest.mark.parametrize("compatible", [False, True])
+def test_cythonize_declares_free_threading_only_when_asked(tmp_path, monkeypatch, compatible):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.pyx").write_text("def f():\n    return 1\n")
+    from setuptools import Extension
+    kw = {"freethreading_compatible": True} if compatible else {}
+    hpystate.build.cythonize([Extension("m", ["m.pyx"])], quiet=True, **kw)
+    c = (tmp_path / "m.c").read_text()
+    # Cython's Py_mod_gil value for the module: the last definition is the one used unless
+    # CYTHON_FREETHREADING_COMPATIBLE is defined on the compiler's command line.
+    i = c.rindex("#define __Pyx_FREETHREADING_COMPATIBLE")
+    assert c[i:].split(None, 2)[2].startswith(
+        "Py_MOD_GIL_NOT_USED" if compatible else "Py_MOD_GIL_USED")
 
 
 def test_get_include_has_the_header_and_pxd_files():
@@ -180,7 +249,9 @@ def test_downstream_package_builds_in_a_fresh_venv(tmp_path):
     # into a fresh venv by pip with build isolation: its build environment gets only what
     # its pyproject.toml asks for (setuptools, Cython, hpystate from --find-links).
     wheels = tmp_path / "wheels"
-    env = {**os.environ, "CFLAGS": "-O0"}         # a quick compile: only the build matters
+    # A quick compile (only the build matters), with what GCC 14 rejects by default
+    # rejected: the downstream package, its generated entry point and hpystate.h included.
+    env = {**os.environ, "CFLAGS": "-O0 " + STRICT_CFLAGS}
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
                     "--no-build-isolation", "-w", str(wheels), str(ROOT)],
                    check=True, env=env, capture_output=True)

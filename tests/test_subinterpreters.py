@@ -92,11 +92,12 @@ result = (m.count(), hpystate.state_of(m).points_made, m.total())
 
 def _refused(setting, mode):
     """CPython's rules (3.12+): an isolated interpreter refuses modules not declaring
-    own-GIL support; a legacy one (no extension check in its config) loads them. 3.10/3.11
+    own-GIL support; a legacy one (no extension check in its config) loads them, except on
+    free-threaded builds, which refuse "no" in every subinterpreter (gh-117649). 3.10/3.11
     have no such slot; hpystate refuses setting "no" in every subinterpreter there."""
     if mode == "isolated":
         return setting != "own_gil"
-    return setting == "no" and sys.version_info < (3, 12)
+    return setting == "no" and (sys.version_info < (3, 12) or testing.FREE_THREADED)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -129,14 +130,22 @@ def test_isolated_needs_3_12():
             testing.run_in_subinterpreter("result = 1")
 
 
+# Module slot ids (moduleobject.h): CPython 3.15 renumbered them (PEP 820); hpystate's C
+# uses the macros, so these numbers check what it was compiled with.
+if sys.version_info >= (3, 15):
+    MOD_EXEC, MOD_MULTIPLE_INTERPRETERS, MOD_GIL = 85, 86, 87
+else:
+    MOD_EXEC, MOD_MULTIPLE_INTERPRETERS, MOD_GIL = 2, 3, 4
+
+
 def _module_slots(module):
     """{slot id: value} of the PyModuleDef behind ``module``."""
     get_def = ctypes.pythonapi.PyModule_GetDef
     get_def.restype, get_def.argtypes = ctypes.c_void_p, [ctypes.py_object]
     moddef = get_def(module)
     # PyModuleDef: m_base (PyObject_HEAD, m_init, m_index, m_copy), m_name, m_doc, m_size,
-    # m_methods, m_slots
-    base = ctypes.sizeof(ctypes.c_ssize_t) + 4 * ctypes.sizeof(ctypes.c_void_p)
+    # m_methods, m_slots. PyObject_HEAD is 32 bytes on free-threaded builds, 16 elsewhere.
+    base = object.__basicsize__ + 3 * ctypes.sizeof(ctypes.c_void_p)
     slots = ctypes.c_void_p.from_address(moddef + base + 4 * ctypes.sizeof(ctypes.c_void_p))
     out, addr = {}, slots.value
     while True:
@@ -152,14 +161,14 @@ def _module_slots(module):
 def test_module_slots_declare_support(setting, value, gil_used):
     d = hpystate.ModuleDef("slots.mod", multiple_interpreters=setting, gil_used=gil_used)
     slots = _module_slots(d.create())
-    assert 2 in slots                                              # Py_mod_exec
-    expected = {2}
-    if sys.version_info >= (3, 12):                                # Py_mod_multiple_interpreters
-        assert (slots[3] or 0) == value
-        expected.add(3)
-    if sys.version_info >= (3, 13):                                # Py_mod_gil
-        assert (slots[4] or 0) == (0 if gil_used else 1)           # Py_MOD_GIL_(NOT_)USED
-        expected.add(4)
+    assert MOD_EXEC in slots
+    expected = {MOD_EXEC}
+    if sys.version_info >= (3, 12):
+        assert (slots[MOD_MULTIPLE_INTERPRETERS] or 0) == value
+        expected.add(MOD_MULTIPLE_INTERPRETERS)
+    if sys.version_info >= (3, 13):                                # Py_MOD_GIL_(NOT_)USED
+        assert (slots[MOD_GIL] or 0) == (0 if gil_used else 1)
+        expected.add(MOD_GIL)
     assert set(slots) == expected
     assert d.gil_used is gil_used
 

@@ -32,7 +32,7 @@ def counts():
     return _created, _finalized
 
 
-defn = hpystate.ModuleDef(NAME, state=CState)
+defn = hpystate.ModuleDef(NAME, state=CState, gil_used=False)
 Error = defn.exception("Error", base=ValueError)
 
 

@@ -41,7 +41,8 @@ def build_cext(where):
         from setuptools import setup
         import hpystate.build
         setup(script_args=["build_ext", "--inplace"],
-              ext_modules=hpystate.build.cythonize(["_stress_cext.pyx"], quiet=True))
+              ext_modules=hpystate.build.cythonize(["_stress_cext.pyx"], quiet=True,
+                                                   freethreading_compatible=True))
     """)
     proc = subprocess.run([sys.executable, "-c", script], cwd=where, capture_output=True,
                           text=True)
@@ -131,7 +132,9 @@ def leaks(cycles, label, module):
 def threads(n_threads, iterations, modules, timeout=120.0):
     """Workers call functions, methods, slots and getters of whatever instances are current
     (one per module), checking every result is that instance's state, while re-importers
-    replace and drop the modules; bounded loops, joined with a timeout."""
+    replace and drop the modules and definers make new definitions, create instances of
+    them and drop them; bounded loops, joined with a timeout. On a free-threaded build all
+    of it runs with the GIL off (the modules declare gil_used=False)."""
     names = [m.NAME for m in modules]
     for m in modules:
         hpystate.register(m.NAME, m.definition())
@@ -172,12 +175,30 @@ def threads(n_threads, iterations, modules, timeout=120.0):
             errors.append(exc)
             stop.set()
 
+    made = [0]
+
+    def definer(k):
+        try:
+            for i in range(iterations // 10):
+                mod = _stress_module.definition(f"hps_stress_def_{k}_{i}")
+                for m in (mod.create(), mod.create()):
+                    s = hpystate.state_of(m)
+                    box = m.Box(i)
+                    assert m.whoami() is s and box.owner() is s and (box + 1).seen is s
+                    made[0] += 1
+                if stop.is_set():
+                    return
+        except BaseException as exc:
+            errors.append(exc)
+            stop.set()
+
     old_interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-5)               # switch threads as often as possible
     try:
         # daemon threads: a hung one is reported, and cannot keep the process from exiting
         ts = [threading.Thread(target=worker, daemon=True) for _ in range(n_threads)]
         ts += [threading.Thread(target=reimporter, daemon=True) for _ in range(2)]
+        ts += [threading.Thread(target=definer, args=(k,), daemon=True) for k in range(2)]
         for t in ts:
             t.start()
         deadline = time.monotonic() + timeout
@@ -190,11 +211,21 @@ def threads(n_threads, iterations, modules, timeout=120.0):
         for name in names:
             hpystate.unregister(name)
             sys.modules.pop(name, None)
+    gil = _gil_state()
     print(f"threads: {n_threads} callers x {iterations:,} iterations over {len(names)} "
-          f"modules ({', '.join(names)}) + 2 re-importers, {calls[0]:,} checked call "
-          f"rounds, errors: {len(errors)}, hung: {hung}")
+          f"modules ({', '.join(names)}) + 2 re-importers + 2 definers ({made[0]:,} "
+          f"instances of new definitions), {calls[0]:,} checked call rounds, errors: "
+          f"{len(errors)}, hung: {hung}; GIL: {gil}")
     return [f"thread error: {e!r}" for e in errors[:3]] + (
-        [f"{hung} threads did not finish in {timeout} s"] if hung else [])
+        [f"{hung} threads did not finish in {timeout} s"] if hung else []) + (
+        ["the GIL was enabled on a free-threaded build"] if gil == "enabled (free-threaded)"
+        else [])
+
+
+def _gil_state():
+    if not testing.FREE_THREADED:
+        return "yes (not a free-threaded build)"
+    return "enabled (free-threaded)" if sys._is_gil_enabled() else "off (free-threaded)"
 
 
 # -- subinterpreters ----------------------------------------------------------------------
@@ -255,7 +286,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     q = args.quick
     print(f"hpystate stress checks: Python {sys.version.split()[0]}"
-          f"{' (quick)' if q else ''}", flush=True)
+          f"{' free-threaded' if testing.FREE_THREADED else ''}{' (quick)' if q else ''}",
+          flush=True)
     cext_dir = tempfile.mkdtemp(prefix="hpystate-stress-")
     try:
         cext = build_cext(cext_dir)
