@@ -13,7 +13,7 @@ STRICT = [] if sys.platform == "win32" else [
 # in per-interpreter module state and creates its types from specs (heap types, one set per
 # interpreter); the directive declares it (Py_mod_multiple_interpreters). C statics in
 # _core.pyx hold only constant data and the lock-guarded trampoline tables. It is also safe
-# without the GIL (docs/design.md, "Threads"): freethreading_compatible declares Py_mod_gil.
+# without the GIL (docs/threads.md): freethreading_compatible declares Py_mod_gil.
 CORE_MACROS = [("CYTHON_USE_MODULE_STATE", "1"), ("CYTHON_USE_TYPE_SPECS", "1")]
 setup(
     ext_modules=cythonize(

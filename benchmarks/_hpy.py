@@ -1,11 +1,12 @@
 """Build the HPy 0.9 reference extension (benchmarks/ext/hpy_ext.c -> module ``hpy_bench``).
 
 Built for the CPython ABI (``--hpy-abi=cpython``) with the ``hpy`` package's setuptools
-integration, in a subprocess running ``sys.executable``, then smoke-tested in another
+integration (installed by ``available()`` where HPy compiles), in a subprocess running ``sys.executable``, then smoke-tested in another
 one: HPy 0.9 builds on 3.13 but instantiating any HPy type there segfaults (HPy marks its
 types with tp_flags bit 2, which 3.13 took for Py_TPFLAGS_INLINE_VALUES). Failures raise
 ``RuntimeError`` with a short one-line reason, fit for a table cell.
 """
+import importlib
 import importlib.metadata
 import os
 import platform
@@ -13,8 +14,11 @@ import re
 import signal
 import subprocess
 import sys
+import sysconfig
 import textwrap
 
+#: What the suite installs (into its own environment) where HPy compiles.
+REQUIREMENT = "hpy==0.9.0"
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ext", "hpy_ext.c")
 
 
@@ -22,8 +26,21 @@ def available():
     """None if ``hpy.devel`` is importable, else the reason why not."""
     try:
         import hpy.devel  # noqa: F401
+        return None
     except ImportError:
-        return "hpy not installed"
+        pass
+    # Not a dependency of the bench extra: no packaging marker can exclude free-threaded
+    # builds, where (as on 3.15) HPy 0.9's own C code does not compile.
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+        return "HPy 0.9 does not compile on free-threaded builds"
+    if sys.version_info >= (3, 15):
+        return "HPy 0.9 does not compile on 3.15"
+    proc = subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                           "--disable-pip-version-check", REQUIREMENT],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        return f"pip install {REQUIREMENT} failed: {_first_error(proc.stderr + proc.stdout)}"
+    importlib.invalidate_caches()
     return None
 
 

@@ -8,6 +8,7 @@ process has long since made such modules. The children's definitions say
 checks run (and must pass) with it.
 """
 import pathlib
+import sys
 
 import pytest
 
@@ -192,3 +193,37 @@ result = list(mod.main(threads=8, increments=5_000))
 ''')
     assert out["result"] == [8 * 5_000, 2 * 8 * 5_000]
     assert out["warnings"] == [] and out["gil"] is (not FREE_THREADED)
+
+
+def test_method_calls_are_specialised():
+    # CPython specialises ``b.get()`` for hpystate's method descriptors (3.11+); on
+    # free-threaded builds only because hpystate enables deferred reference counting on its
+    # bindings (without it 3.14t leaves a generic LOAD_ATTR). Run with the GIL off there.
+    out = run_child('''
+import dis, hpystate
+d = hpystate.ModuleDef("spec_mod", gil_used=False)
+@d.type
+class Box:
+    __slots__ = ()
+    @hpystate.method
+    def get(state, self):
+        return state
+b = d.create().Box()
+def f(b):
+    for _ in range(100):
+        b.get()
+for _ in range(50):
+    f(b)
+if sys.version_info >= (3, 11):
+    ops = [i.opname for i in dis.get_instructions(f, adaptive=True)]
+    result = [op for op in ops if op.startswith("LOAD_") and ("ATTR" in op or "METHOD" in op)]
+else:
+    result = None
+''')
+    if sys.version_info >= (3, 12):
+        assert out["result"] == ["LOAD_ATTR_METHOD_NO_DICT"]
+    elif sys.version_info >= (3, 11):
+        assert out["result"] == ["LOAD_METHOD_NO_DICT"]
+    else:                                   # 3.10 has no specialising interpreter
+        assert out["result"] is None
+    assert out["gil"] is (not FREE_THREADED)

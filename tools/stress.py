@@ -4,6 +4,7 @@ racing re-imports, and many subinterpreters. Prints the figures and exits 1 on a
     python tools/stress.py            # full: 10,000 cycles, 8 threads, 100 subinterpreters
     python tools/stress.py --quick    # reduced, for CI: 1,000 cycles, 4 threads, 10 interpreters
     python tools/stress.py --only leaks|threads|subinterpreters
+    python tools/stress.py --only threads --threads 16 --iterations 10000
 
 Every check runs two modules with the same members: one implemented in Python with the
 decorator API (_stress_module.py), one in C through the cimport API (_stress_cext.pyx, which
@@ -139,10 +140,11 @@ def threads(n_threads, iterations, modules, timeout=120.0):
     for m in modules:
         hpystate.register(m.NAME, m.definition())
     current = {name: importlib.import_module(name) for name in names}
-    errors, calls = [], [0]
+    errors, calls = [], []
     stop = threading.Event()
 
     def worker():
+        rounds = 0                  # per thread: `calls[0] += 1` loses counts without the GIL
         try:
             for _ in range(iterations):
                 for name in names:
@@ -151,12 +153,13 @@ def threads(n_threads, iterations, modules, timeout=120.0):
                     box = m.Box(1)
                     assert m.whoami() is s and box.owner() is s and box.seen is s
                     assert (box + 1).owner() is s and len(box) == 1
-                calls[0] += 1
+                rounds += 1
                 if stop.is_set():
-                    return
+                    break
         except BaseException as exc:          # reported, and stops everyone
             errors.append(exc)
             stop.set()
+        calls.append(rounds)
 
     reimport_lock = threading.Lock()    # importlib itself does not support two threads
                                         # removing and re-importing one name at once
@@ -175,9 +178,10 @@ def threads(n_threads, iterations, modules, timeout=120.0):
             errors.append(exc)
             stop.set()
 
-    made = [0]
+    made = []
 
     def definer(k):
+        n = 0
         try:
             for i in range(iterations // 10):
                 mod = _stress_module.definition(f"hps_stress_def_{k}_{i}")
@@ -185,12 +189,13 @@ def threads(n_threads, iterations, modules, timeout=120.0):
                     s = hpystate.state_of(m)
                     box = m.Box(i)
                     assert m.whoami() is s and box.owner() is s and (box + 1).seen is s
-                    made[0] += 1
+                    n += 1
                 if stop.is_set():
-                    return
+                    break
         except BaseException as exc:
             errors.append(exc)
             stop.set()
+        made.append(n)
 
     old_interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-5)               # switch threads as often as possible
@@ -213,8 +218,8 @@ def threads(n_threads, iterations, modules, timeout=120.0):
             sys.modules.pop(name, None)
     gil = _gil_state()
     print(f"threads: {n_threads} callers x {iterations:,} iterations over {len(names)} "
-          f"modules ({', '.join(names)}) + 2 re-importers + 2 definers ({made[0]:,} "
-          f"instances of new definitions), {calls[0]:,} checked call rounds, errors: "
+          f"modules ({', '.join(names)}) + 2 re-importers + 2 definers ({sum(made):,} "
+          f"instances of new definitions), {sum(calls):,} checked call rounds, errors: "
           f"{len(errors)}, hung: {hung}; GIL: {gil}")
     return [f"thread error: {e!r}" for e in errors[:3]] + (
         [f"{hung} threads did not finish in {timeout} s"] if hung else []) + (
@@ -283,6 +288,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="reduced counts (CI)")
     p.add_argument("--only", choices=("leaks", "threads", "subinterpreters"))
+    p.add_argument("--threads", type=int, help="callers in the threads check (default 8)")
+    p.add_argument("--iterations", type=int, help="iterations per caller (default 3,000)")
     args = p.parse_args(argv)
     q = args.quick
     print(f"hpystate stress checks: Python {sys.version.split()[0]}"
@@ -295,7 +302,8 @@ def main(argv=None):
         n = 1_000 if q else 10_000
         checks = {
             "leaks": lambda: leaks(n, "Python", _stress_module) + leaks(n, "cimport", cext),
-            "threads": lambda: threads(4 if q else 8, 500 if q else 3_000, modules),
+            "threads": lambda: threads(args.threads or (4 if q else 8),
+                                       args.iterations or (500 if q else 3_000), modules),
             "subinterpreters": lambda: subinterpreters(10 if q else 100, cext_dir),
         }
         failures = []
