@@ -234,19 +234,7 @@ cdef extern from "Python.h":
     Py_ssize_t PyNumber_AsSsize_t(object, object exc) except? -1
     PyObject *PyErr_Occurred()                      # borrowed; NULL: none pending
 
-    # type slot ids (typeslots.h)
-    int Py_nb_add, Py_nb_subtract, Py_nb_multiply, Py_nb_remainder, Py_nb_divmod
-    int Py_nb_power, Py_nb_negative, Py_nb_positive, Py_nb_absolute, Py_nb_bool
-    int Py_nb_invert, Py_nb_lshift, Py_nb_rshift, Py_nb_and, Py_nb_xor, Py_nb_or
-    int Py_nb_int, Py_nb_float, Py_nb_inplace_add, Py_nb_inplace_subtract
-    int Py_nb_inplace_multiply, Py_nb_inplace_remainder, Py_nb_inplace_power
-    int Py_nb_inplace_lshift, Py_nb_inplace_rshift, Py_nb_inplace_and, Py_nb_inplace_xor
-    int Py_nb_inplace_or, Py_nb_floor_divide, Py_nb_true_divide
-    int Py_nb_inplace_floor_divide, Py_nb_inplace_true_divide, Py_nb_index
-    int Py_nb_matrix_multiply, Py_nb_inplace_matrix_multiply
-    int Py_tp_repr, Py_tp_str, Py_tp_hash, Py_tp_call, Py_tp_iter, Py_tp_iternext
-    int Py_tp_init, Py_tp_richcompare, Py_mp_length, Py_mp_subscript, Py_mp_ass_subscript
-    int Py_sq_length, Py_sq_item, Py_sq_contains, Py_tp_finalize
+    # type slot ids of the slots in tools/slot_table.py: _slot_table.pxd
     PyGetSetDef hps_dict_getset[]
     bint HPS_MANAGED_PREHEADER
     unsigned long HPS_TPFLAGS_MANAGED_DICT
@@ -258,38 +246,6 @@ cdef extern from "Python.h":
     object PyType_FromModuleAndSpec(object module, PyType_Spec *spec, object bases)
 
     ctypedef int (*visitproc)(PyObject *, void *)
-
-
-cdef extern from "_trampolines.h":
-    ctypedef struct hps_entry:
-        void *impl
-        PyObject *state
-    int HPS_PER_KIND
-    int HPS_NKINDS
-    int HPS_K_METH_NOARGS, HPS_K_METH_O, HPS_K_METH_FASTCALL, HPS_K_METH_FASTCALL_KW
-    int HPS_K_FUNC_NOARGS, HPS_K_FUNC_O, HPS_K_FUNC_FASTCALL, HPS_K_FUNC_FASTCALL_KW
-    int HPS_K_UNARY, HPS_K_BINARY, HPS_K_TERNARY, HPS_K_RICHCMP, HPS_K_INQUIRY, HPS_K_HASH
-    int HPS_K_LEN, HPS_K_SSIZEARG, HPS_K_OBJOBJ, HPS_K_OBJOBJARG, HPS_K_FINALIZE
-    hps_entry hps_entries[][128]
-    void *hps_trampolines[][128]
-
-    ctypedef PyObject *(*hps_meth_noargs_impl)(PyObject *, PyObject *)
-    ctypedef PyObject *(*hps_meth_o_impl)(PyObject *, PyObject *, PyObject *)
-    ctypedef PyObject *(*hps_meth_fastcall_impl)(PyObject *, PyObject *, PyObject **, Py_ssize_t)
-    ctypedef PyObject *(*hps_meth_fastcall_kw_impl)(PyObject *, PyObject *, PyObject **,
-                                                     Py_ssize_t, PyObject *)
-    ctypedef PyObject *(*hps_unary_impl)(PyObject *, PyObject *)
-    ctypedef PyObject *(*hps_binary_impl)(PyObject *, PyObject *, PyObject *)
-    ctypedef PyObject *(*hps_ternary_impl)(PyObject *, PyObject *, PyObject *, PyObject *)
-    ctypedef PyObject *(*hps_richcmp_impl)(PyObject *, PyObject *, PyObject *, int)
-    ctypedef int (*hps_inquiry_impl)(PyObject *, PyObject *)
-    ctypedef Py_hash_t (*hps_hash_impl)(PyObject *, PyObject *)
-    ctypedef Py_ssize_t (*hps_len_impl)(PyObject *, PyObject *)
-    ctypedef PyObject *(*hps_ssizearg_impl)(PyObject *, PyObject *, Py_ssize_t)
-    ctypedef int (*hps_objobj_impl)(PyObject *, PyObject *, PyObject *)
-    ctypedef int (*hps_objobjarg_impl)(PyObject *, PyObject *, PyObject *, PyObject *)
-    ctypedef int (*hps_finalize_impl)(PyObject *, PyObject *)
-    void hps_call_finalize(hps_finalize_impl impl, PyObject *state, PyObject *self)
 
 
 cdef extern from "hpystate.h":

@@ -1,0 +1,170 @@
+"""Everything hpystate knows about type slots, once: the single source that
+tools/gen_slots.py turns into the trampolines (hpystate/_trampolines.h), the Cython
+declarations (hpystate/_slot_table.pxd), the Python-level name maps
+(hpystate/_slot_table.pxi) and the signature table of docs/cimport.md.
+
+Adding a slot is one line in SLOTS (plus tests); a new C signature is one line in KINDS.
+Cython's Compiler/TypeSlots.py is the model: one table drives everything.
+"""
+from collections import namedtuple
+
+# A trampoline family: every binding of one C signature reaches its implementation through
+# a trampoline of this kind. ``params``: what CPython passes; ``args``: what the trampoline
+# passes on after ``state``; ``impl_params``/``impl_ret``: the implementation's own
+# parameters/return type where they differ from CPython's; ``body``: a trampoline that does
+# more than a tail call. ``doc``: the implementation as a Cython user declares it
+# (``St`` is the state class), ``errors``: its error convention.
+Kind = namedtuple("Kind", "ret params args impl_params impl_ret body doc errors")
+
+KINDS = {
+    # methods: CPython passes the instance as ``self``
+    "meth_noargs": Kind("PyObject *", "PyObject *self, PyObject *unused", "self",
+                        "PyObject *self", None, None,
+                        "object f(St st, object self)", "NULL return: exception"),
+    "meth_o": Kind("PyObject *", "PyObject *self, PyObject *arg", "self, arg", None, None,
+                   None, "object f(St st, object self, object arg)", "NULL return: exception"),
+    "meth_fastcall": Kind("PyObject *", "PyObject *self, PyObject *const *args, Py_ssize_t nargs",
+                          "self, args, nargs", None, None, None,
+                          "object f(St st, object self, PyObject **args, Py_ssize_t nargs)",
+                          "NULL return: exception"),
+    "meth_fastcall_kw": Kind("PyObject *", "PyObject *self, PyObject *const *args, "
+                             "Py_ssize_t nargs, PyObject *kwnames",
+                             "self, args, nargs, kwnames", None, None, None,
+                             "object f(St st, object self, PyObject **args, Py_ssize_t nargs, "
+                             "PyObject *kwnames)", "NULL return: exception"),
+    # module functions: CPython passes the module as ``self``; the impl does not get it
+    "func_noargs": Kind("PyObject *", "PyObject *self, PyObject *unused", "", "", None, None,
+                        "object f(St st)", "NULL return: exception"),
+    "func_o": Kind("PyObject *", "PyObject *self, PyObject *arg", "arg", "PyObject *arg",
+                   None, None, "object f(St st, object arg)", "NULL return: exception"),
+    "func_fastcall": Kind("PyObject *", "PyObject *self, PyObject *const *args, Py_ssize_t nargs",
+                          "args, nargs", "PyObject *const *args, Py_ssize_t nargs", None, None,
+                          "object f(St st, PyObject **args, Py_ssize_t nargs)",
+                          "NULL return: exception"),
+    "func_fastcall_kw": Kind("PyObject *", "PyObject *self, PyObject *const *args, "
+                             "Py_ssize_t nargs, PyObject *kwnames", "args, nargs, kwnames",
+                             "PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames",
+                             None, None,
+                             "object f(St st, PyObject **args, Py_ssize_t nargs, "
+                             "PyObject *kwnames)", "NULL return: exception"),
+    # type slots
+    "unary": Kind("PyObject *", "PyObject *a", "a", None, None, None,
+                  "object f(St st, object self)", "NULL return: exception"),
+    "binary": Kind("PyObject *", "PyObject *a, PyObject *b", "a, b", None, None, None,
+                   "object f(St st, object a, object b)", "NULL return: exception"),
+    "ternary": Kind("PyObject *", "PyObject *a, PyObject *b, PyObject *c", "a, b, c", None,
+                    None, None, "object f(St st, object a, object b, object mod)",
+                    "NULL return: exception"),
+    "richcmp": Kind("PyObject *", "PyObject *a, PyObject *b, int op", "a, b, op", None, None,
+                    None, "object f(St st, object self, object other, int op)",
+                    "NULL return: exception"),
+    "inquiry": Kind("int", "PyObject *a", "a", None, None, None,
+                    "int f(St st, object self) except -1", "-1: exception"),
+    "hash": Kind("Py_hash_t", "PyObject *a", "a", None, None, None,
+                 "Py_hash_t f(St st, object self) except -1", "-1: exception"),
+    "len": Kind("Py_ssize_t", "PyObject *a", "a", None, None, None,
+                "Py_ssize_t f(St st, object self) except -1", "-1: exception"),
+    "ssizearg": Kind("PyObject *", "PyObject *a, Py_ssize_t i", "a, i", None, None, None,
+                     "object f(St st, object self, Py_ssize_t i)", "NULL return: exception"),
+    "objobj": Kind("int", "PyObject *a, PyObject *b", "a, b", None, None, None,
+                   "int f(St st, object self, object x) except -1", "-1: exception"),
+    "objobjarg": Kind("int", "PyObject *a, PyObject *b, PyObject *c", "a, b, c", None, None,
+                      None, "int f(St st, object self, object key, PyObject *value) except -1",
+                      "-1: exception"),
+    # tp_finalize: the impl returns 0 or -1 (exception set); see hps_call_finalize
+    "finalize": Kind("void", "PyObject *a", "a", None, "int",
+                     "hps_call_finalize((hps_finalize_impl)e->impl, e->state, a);",
+                     "int f(St st, object self) except -1", "-1: exception (reported)"),
+}
+
+# One Python-level method of a slot: its name, its parameters after ``state`` (``*``: more
+# may follow, as for __call__), and how the fallback (a C-level descriptor under the dunder,
+# when a trampoline table is full) calls a C implementation: a _Mode of _core.pyx, plus a
+# variant (the comparison op for tp_richcompare).
+D = namedtuple("D", "name params mode variant")
+
+
+def d(name, params, mode=None, variant=0):
+    return D(name, tuple(params.split()), mode, variant)
+
+
+# A slot: its C name (also its typeslots.h id, Py_<name>), the trampoline kind of its
+# C-level implementations (None: the decorator API only), the Python-level methods it stands
+# for, whether ``@hpystate.slot("<name>")`` may name it (False where the name stands for
+# several methods or for only part of one; users then decorate the dunders), and for
+# docs/cimport.md the implementation's signature where it is not the kind's, and a note.
+Slot = namedtuple("Slot", "name kind dunders by_name sig note")
+
+
+def slot(name, kind, *dunders, by_name=None, sig=None, note=None):
+    if by_name is None:
+        by_name = len(dunders) == 1
+    return Slot(name, kind, dunders, by_name, sig, note)
+
+
+_L, _R = "BINARY_L", "BINARY_R"
+_TERNARY_NOTE = "`mod` is `None` for `a ** b`"
+_BINARY_NOTE = ("either operand may be the instance (C semantics: `1 + box` calls "
+                "`f(st, 1, box)`)")
+
+SLOTS = (
+    # number protocol
+    slot("nb_add", "binary", d("__add__", "self other", _L), d("__radd__", "self other", _R), by_name=True, note=_BINARY_NOTE),
+    slot("nb_subtract", "binary", d("__sub__", "self other", _L), d("__rsub__", "self other", _R), by_name=True, note=_BINARY_NOTE),
+    slot("nb_multiply", "binary", d("__mul__", "self other", _L), d("__rmul__", "self other", _R), by_name=True, note=_BINARY_NOTE),
+    slot("nb_remainder", "binary", d("__mod__", "self other", _L), d("__rmod__", "self other", _R), by_name=True, note=_BINARY_NOTE),
+    slot("nb_divmod", "binary", d("__divmod__", "self other", _L), d("__rdivmod__", "self other", _R), by_name=True, note=_BINARY_NOTE),
+    slot("nb_power", "ternary", d("__pow__", "self other", "TERNARY_L"), d("__rpow__", "self other", "TERNARY_R"), by_name=True, note=_TERNARY_NOTE),
+    slot("nb_negative", "unary", d("__neg__", "self", "UNARY")),
+    slot("nb_positive", "unary", d("__pos__", "self", "UNARY")),
+    slot("nb_absolute", "unary", d("__abs__", "self", "UNARY")),
+    slot("nb_bool", "inquiry", d("__bool__", "self", "INQUIRY")),
+    slot("nb_invert", "unary", d("__invert__", "self", "UNARY")),
+    slot("nb_lshift", "binary", d("__lshift__", "self other", _L), d("__rlshift__", "self other", _R), by_name=True, note=_BINARY_NOTE),
+    slot("nb_rshift", "binary", d("__rshift__", "self other", _L), d("__rrshift__", "self other", _R), by_name=True, note=_BINARY_NOTE),
+    slot("nb_and", "binary", d("__and__", "self other", _L), d("__rand__", "self other", _R), by_name=True, note=_BINARY_NOTE),
+    slot("nb_xor", "binary", d("__xor__", "self other", _L), d("__rxor__", "self other", _R), by_name=True, note=_BINARY_NOTE),
+    slot("nb_or", "binary", d("__or__", "self other", _L), d("__ror__", "self other", _R), by_name=True, note=_BINARY_NOTE),
+    slot("nb_int", "unary", d("__int__", "self", "UNARY")),
+    slot("nb_float", "unary", d("__float__", "self", "UNARY")),
+    slot("nb_inplace_add", "binary", d("__iadd__", "self other", _L), note=_BINARY_NOTE),
+    slot("nb_inplace_subtract", "binary", d("__isub__", "self other", _L), note=_BINARY_NOTE),
+    slot("nb_inplace_multiply", "binary", d("__imul__", "self other", _L), note=_BINARY_NOTE),
+    slot("nb_inplace_remainder", "binary", d("__imod__", "self other", _L), note=_BINARY_NOTE),
+    slot("nb_inplace_power", "ternary", d("__ipow__", "self other", "TERNARY_L"), note=_TERNARY_NOTE),
+    slot("nb_inplace_lshift", "binary", d("__ilshift__", "self other", _L), note=_BINARY_NOTE),
+    slot("nb_inplace_rshift", "binary", d("__irshift__", "self other", _L), note=_BINARY_NOTE),
+    slot("nb_inplace_and", "binary", d("__iand__", "self other", _L), note=_BINARY_NOTE),
+    slot("nb_inplace_xor", "binary", d("__ixor__", "self other", _L), note=_BINARY_NOTE),
+    slot("nb_inplace_or", "binary", d("__ior__", "self other", _L), note=_BINARY_NOTE),
+    slot("nb_floor_divide", "binary", d("__floordiv__", "self other", _L), d("__rfloordiv__", "self other", _R), by_name=True, note=_BINARY_NOTE),
+    slot("nb_true_divide", "binary", d("__truediv__", "self other", _L), d("__rtruediv__", "self other", _R), by_name=True, note=_BINARY_NOTE),
+    slot("nb_inplace_floor_divide", "binary", d("__ifloordiv__", "self other", _L), note=_BINARY_NOTE),
+    slot("nb_inplace_true_divide", "binary", d("__itruediv__", "self other", _L), note=_BINARY_NOTE),
+    slot("nb_index", "unary", d("__index__", "self", "UNARY")),
+    slot("nb_matrix_multiply", "binary", d("__matmul__", "self other", _L), d("__rmatmul__", "self other", _R), by_name=True, note=_BINARY_NOTE),
+    slot("nb_inplace_matrix_multiply", "binary", d("__imatmul__", "self other", _L), note=_BINARY_NOTE),
+    # type slots
+    slot("tp_repr", "unary", d("__repr__", "self", "UNARY")),
+    slot("tp_str", "unary", d("__str__", "self", "UNARY")),
+    slot("tp_hash", "hash", d("__hash__", "self", "HASH")),
+    slot("tp_call", "ternary", d("__call__", "self *", "CALL"), sig="object f(St st, object self, PyObject *args, PyObject *kwargs)", note="`kwargs` may be NULL"),
+    slot("tp_iter", "unary", d("__iter__", "self", "UNARY")),
+    slot("tp_iternext", "unary", d("__next__", "self", "ITERNEXT"), sig="PyObject *f(St st, object self) noexcept", note="NULL without an exception ends iteration"),
+    slot("tp_richcompare", "richcmp", *(d(n, "self other", "RICHCMP", op) for op, n in enumerate(("__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__")))),
+    slot("tp_init", "objobjarg", d("__init__", "self *", "INIT"), sig="int f(St st, object self, PyObject *args, PyObject *kwargs) except -1"),
+    slot("tp_new", None, d("__new__", "cls *")),
+    slot("tp_finalize", "finalize", d("__del__", "self", "FINALIZE"), note="the `__del__` of PEP 442. CPython calls it once per object, before the object is freed or, in a reference cycle, before the collector clears anything (the state is whole); an explicit `obj.__del__()` calls it too. Any exception pending at the time is kept, and the implementation's own is reported through `sys.unraisablehook` (with the object), never raised, as for any C type's finalizer. An object resurrected by its finalizer (stored somewhere) is not finalized again"),
+    slot("tp_getattro", None, d("__getattr__", "self other"), by_name=False),
+    slot("tp_setattro", None, d("__setattr__", "self a b"), d("__delattr__", "self other")),
+    slot("tp_descr_get", None, d("__get__", "self a b"), by_name=False),
+    slot("tp_descr_set", None, d("__set__", "self a b"), d("__delete__", "self other")),
+    # mapping and sequence protocols
+    slot("mp_length", "len", d("__len__", "self", "LEN")),
+    slot("mp_subscript", "binary", d("__getitem__", "self other", _L), sig="object f(St st, object self, object key)"),
+    slot("mp_ass_subscript", "objobjarg", d("__setitem__", "self a b", "SETITEM"), d("__delitem__", "self other", "DELITEM"), note="`value` NULL: delete"),
+    slot("sq_length", "len", d("__len__", "self", "LEN")),
+    slot("sq_item", "ssizearg", d("__getitem__", "self other", "SSIZEARG"), by_name=False),
+    slot("sq_ass_item", None, d("__setitem__", "self a b"), d("__delitem__", "self other")),
+    slot("sq_contains", "objobj", d("__contains__", "self other", "OBJOBJ")),
+)
