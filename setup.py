@@ -19,7 +19,7 @@ setup(
     ext_modules=cythonize(
         [Extension("hpystate._core", ["hpystate/_core.pyx"], include_dirs=["hpystate"],
                    depends=["hpystate/_trampolines.h", "hpystate/hpystate.h",
-                            "hpystate/_compat.h", "hpystate/_slot_table.pxi"],
+                            "hpystate/_capi.h", "hpystate/_slot_table.pxi"],
                    define_macros=CORE_MACROS, extra_compile_args=STRICT),
          # A module that does not declare Py_mod_gil: loading it is how hpystate makes a
          # free-threaded CPython enable the GIL for definitions with gil_used=True.

@@ -5,143 +5,7 @@
 from cpython.object cimport PyObject
 from hpystate._pydefs cimport PyModuleDef_Base, PyModuleDef_Slot, PyModuleDef
 
-cdef extern from "Python.h":
-    """
-    /* Small C helpers hpystate cannot express in Cython (see docs/design.md). */
-    #include "structmember.h"
-
-    static void hps_moddef_base_init(PyModuleDef *d) {
-        PyModuleDef_Base base = PyModuleDef_HEAD_INIT;
-        d->m_base = base;
-    }
-    /* Getset for the instance __dict__ of hpystate types that have one. Constant data. */
-    static PyGetSetDef hps_dict_getset[] = {
-        {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
-        {NULL, NULL, NULL, NULL, NULL}
-    };
-    /* 3.12+: __dict__ and weak references live in the object's pre-header (as for classes
-       defined in Python); CPython's layout check no longer ignores trailing dict/weaklist
-       slots, so types sharing a layout must not add them to the basic size. */
-    #if PY_VERSION_HEX >= 0x030C0000
-    #define HPS_MANAGED_PREHEADER 1
-    #define HPS_TPFLAGS_MANAGED_DICT Py_TPFLAGS_MANAGED_DICT
-    #define HPS_TPFLAGS_MANAGED_WEAKREF Py_TPFLAGS_MANAGED_WEAKREF
-    #else
-    #define HPS_MANAGED_PREHEADER 0
-    #define HPS_TPFLAGS_MANAGED_DICT 0
-    #define HPS_TPFLAGS_MANAGED_WEAKREF 0
-    #endif
-    /* The trampoline tables are process-wide: guard allocation with a spinlock that needs
-       no interpreter (held for a scan of one small table, never across Python code). */
-    #include <stdatomic.h>
-    static atomic_flag hps_table_lock = ATOMIC_FLAG_INIT;
-    static void hps_lock(void) {
-        while (atomic_flag_test_and_set_explicit(&hps_table_lock, memory_order_acquire)) {}
-    }
-    static void hps_unlock(void) {
-        atomic_flag_clear_explicit(&hps_table_lock, memory_order_release);
-    }
-    /* Cython re-raises the exception a C implementation left set through this. */
-    static PyObject *hps_pending_error(void) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_SystemError,
-                "hpystate: a C implementation reported an error without setting an exception");
-        return NULL;
-    }
-    /* ModuleState's tp_new. Cython's own allocates with tp_alloc directly; on 3.11/3.12
-       that skips the managed-dict initialisation object.__new__ does, so attribute access
-       on a Python-class state (``state.count``) was never specialised (3x slower). This
-       allocates through object.__new__ (no argument check: args are not passed on) and
-       then does what Cython's tp_new does for ModuleState's own fields: ``_module`` (the
-       first field, checked by hps_state_install) starts as None; the weak-reference list
-       stays zeroed. Cython subclasses call this through the slot and then set their own
-       fields, as they do with Cython's. */
-    static PyObject *hps_state_new(PyTypeObject *t, PyObject *args, PyObject *kwds) {
-        PyObject *empty = PyTuple_New(0);   /* the (per-interpreter) empty-tuple singleton */
-        if (empty == NULL) {
-            return NULL;
-        }
-        PyObject *o = PyBaseObject_Type.tp_new(t, empty, NULL);
-        Py_DECREF(empty);
-        if (o != NULL) {
-            *(PyObject **)((char *)o + sizeof(PyObject)) = Py_NewRef(Py_None);
-        }
-        return o;
-    }
-    /* ModuleState's tp_dealloc. hpystate's own Cython module is built with type specs
-       (ModuleState is a heap type), but a state class may come from a Cython module built
-       without them (a static type): Cython's own dealloc would then drop a reference to
-       that static type on every state freed. Like CPython's subtype_dealloc, this drops the
-       type reference only when the object's type is a heap type. */
-    static void hps_state_dealloc(PyObject *o) {
-        PyTypeObject *tp = Py_TYPE(o);
-        if (tp->tp_finalize != NULL && tp->tp_dealloc == hps_state_dealloc) {
-            if (PyObject_CallFinalizerFromDealloc(o) < 0) {
-                return;                       /* resurrected */
-            }
-        }
-        PyObject_GC_UnTrack(o);
-        if (*(PyObject **)((char *)o + sizeof(PyObject) + sizeof(PyObject *)) != NULL) {
-            PyObject_ClearWeakRefs(o);
-        }
-        Py_CLEAR(*(PyObject **)((char *)o + sizeof(PyObject)));
-        tp->tp_free(o);
-        if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
-            Py_DECREF(tp);
-        }
-    }
-    /* Layout expected: PyObject_HEAD, _module, __weakref__. Once per interpreter: with
-       Cython's type specs each interpreter has its own ModuleState type. */
-    static int hps_state_install(PyTypeObject *t) {
-        if (t->tp_basicsize != (Py_ssize_t)(sizeof(PyObject) + 2 * sizeof(PyObject *)) ||
-                t->tp_weaklistoffset != (Py_ssize_t)(sizeof(PyObject) + sizeof(PyObject *))) {
-            PyErr_SetString(PyExc_SystemError, "hpystate: unexpected ModuleState layout");
-            return -1;
-        }
-        t->tp_new = hps_state_new;
-        t->tp_dealloc = hps_state_dealloc;
-        PyType_Modified(t);
-        return 0;
-    }
-    /* Module slots declaring subinterpreter and free-threading support, where they exist
-       (0: not on this version). */
-    #if PY_VERSION_HEX >= 0x030C0000
-    #define HPS_MOD_MULTIPLE_INTERPRETERS Py_mod_multiple_interpreters
-    #else
-    #define HPS_MOD_MULTIPLE_INTERPRETERS 0
-    #endif
-    #if PY_VERSION_HEX >= 0x030D0000
-    #define HPS_MOD_GIL Py_mod_gil
-    #define HPS_MOD_GIL_USED Py_MOD_GIL_USED
-    #define HPS_MOD_GIL_NOT_USED Py_MOD_GIL_NOT_USED
-    #else
-    #define HPS_MOD_GIL 0
-    #define HPS_MOD_GIL_USED NULL
-    #define HPS_MOD_GIL_NOT_USED NULL
-    #endif
-    /* Exec slot of real extension entries (hpystate.h): CPython may have run the module's
-       PyInit in another interpreter (3.13: the main one), so the importing interpreter may
-       not have imported hpystate yet, and Cython code needs its module there. Plain C:
-       import it, then run the Cython exec function (set once at module init). */
-    static int (*hps_cython_exec)(PyObject *) = NULL;
-    static int hps_extension_exec(PyObject *module) {
-        PyObject *core = PyImport_ImportModule("hpystate._core");
-        if (core == NULL) {
-            return -1;
-        }
-        Py_DECREF(core);
-        return hps_cython_exec(module);
-    }
-    static void hps_set_cython_exec(void *f) {
-        hps_cython_exec = (int (*)(PyObject *))f;
-    }
-    static int hps_in_main_interpreter(void) {
-        return PyInterpreterState_Get() == PyInterpreterState_Main();
-    }
-    #define HPS_T_OBJECT_EX T_OBJECT_EX
-    #define HPS_T_PYSSIZET T_PYSSIZET
-    #define HPS_READONLY READONLY
-    """
+cdef extern from "_capi.h":
     ctypedef struct PyTypeObject_ "PyTypeObject":
         const char *tp_name
         Py_ssize_t tp_basicsize
@@ -265,7 +129,7 @@ cdef extern from "hpystate.h":
     object PyCapsule_New(void *pointer, const char *name, void *destructor)
 
 
-cdef extern from "_compat.h":
+cdef extern from "_capi.h":
     bint HPS_FREE_THREADED
     void hps_enable_deferred_refcount(PyObject *op)
     void hps_ext_def_add(HpyState_ExtensionDef *x)

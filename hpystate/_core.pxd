@@ -13,10 +13,15 @@ cdef class ModuleState:
 
 # --- private layout, declared here because the classes below embed or reference it ------
 
-ctypedef struct _CItem:
-    int kind                # >= 0: trampoline entry (kind, index); -1: memory to free;
-    int index               # -2: a getset closure (ptr), holding a state reference
+ctypedef struct _CItem:     # one C resource a module instance owns (released in m_free)
+    int kind                # >= 0: trampoline entry (kind, index); else a _CItemKind
+    int index
     void *ptr
+
+cdef enum _CItemKind:
+    _CITEM_MEMORY = -1      # ptr: memory to PyMem_Free
+    _CITEM_GETSET = -2      # ptr: a _GetSetClosure, holding a state reference
+    _CITEM_RESERVED = -3    # room taken before a trampoline entry is (nothing to release)
 
 ctypedef struct _Block:     # a module instance's PEP 489 state (m_size)
     PyObject *state         # the ModuleState instance
@@ -63,13 +68,13 @@ cdef class _Handle:
 
 cdef class TypeDef(_Handle):
     cdef object _base                   # TypeDef, a type, or None
-    cdef tuple _slots
+    cdef tuple _fields                 # __slots__ fields of the instance layout
     cdef bint _add_dict
     cdef bint _mutable
     cdef object _doc
     cdef list _members                 # [(attribute name, _Member or constant)]
     cdef dict _spec_names              # module name -> bytes (tp_name storage on 3.10)
-    cdef list _slot_names_b            # member names as bytes, alive as long as the def
+    cdef list _field_names_b           # field names as bytes, alive as long as the def
     cdef object _layout                # the shared layout type, made at first instance
     cdef bytes _layout_name
     cdef list _c_methods               # [(name bytes, impl address, METH_* flags, doc bytes)]

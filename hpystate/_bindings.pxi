@@ -1,0 +1,265 @@
+# Included by _core.pyx (textually: one module, one namespace).
+# 4. Python-level bindings: StateFunction, StateMethod and StateProperty carry one
+#    instance's state and call the user's implementation with it (vectorcall).
+
+cdef enum:
+    _SMALL_ARGS = 8
+
+cdef PyObject *_call_with_state(PyObject *impl, PyObject *state, PyObject **args,
+                                size_t nargsf, PyObject *kwnames) noexcept:
+    """Call ``impl(state, *args, **kwnames)`` without building a tuple.
+
+    When the caller allows it (PY_VECTORCALL_ARGUMENTS_OFFSET), ``state`` is written into the
+    slot before ``args`` and restored afterwards (what bound methods do); otherwise the
+    arguments are copied into a stack buffer (heap for many arguments)."""
+    cdef Py_ssize_t nargs = PyVectorcall_NARGS(nargsf)
+    cdef Py_ssize_t total = nargs
+    cdef PyObject *saved
+    cdef PyObject *res
+    cdef PyObject *small[_SMALL_ARGS + 2]
+    cdef PyObject **buf
+    if kwnames != NULL:
+        total += PyTuple_GET_SIZE(kwnames)
+    if nargsf & PY_VECTORCALL_ARGUMENTS_OFFSET:
+        saved = args[-1]
+        args[-1] = state
+        res = PyObject_Vectorcall(impl, args - 1, <size_t>(nargs + 1), kwnames)
+        args[-1] = saved
+        return res
+    if total <= _SMALL_ARGS:
+        buf = small
+    else:
+        buf = <PyObject **>PyMem_Malloc((total + 2) * sizeof(PyObject *))
+        if buf == NULL:
+            return PyErr_NoMemory()
+    buf[1] = state
+    if total:
+        memcpy(&buf[2], args, total * sizeof(PyObject *))
+    # buf[0] is ours: let the callee use it (PY_VECTORCALL_ARGUMENTS_OFFSET).
+    res = PyObject_Vectorcall(impl, &buf[1], <size_t>(nargs + 1) | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                              kwnames)
+    if buf != small:
+        PyMem_Free(buf)
+    return res
+
+
+cdef class _Binding:
+    """What every binding carries: the state of the module instance it was created for and
+    the names it reports."""
+    cdef object _state
+    cdef str _name
+    cdef str _qualname
+    cdef str _modname
+
+    @property
+    def __name__(self):
+        return self._name
+
+    @property
+    def __qualname__(self):
+        return self._qualname
+
+    @property
+    def __hpystate_state__(self):
+        """The state object this binding delivers."""
+        return self._state
+
+    def __reduce__(self):
+        # Pickled by reference, like functions and classes: module + qualified name.
+        return self._qualname
+
+
+cdef inline _init_binding(_Binding b, state, str name, str qualname, str modname):
+    b._state = state
+    b._name = name
+    b._qualname = qualname
+    b._modname = modname
+    hps_enable_deferred_refcount(<PyObject *>b)     # 3.14t: lets CPython specialise calls
+
+
+cdef class _VectorcallBinding(_Binding):
+    """A binding called through vectorcall: the function pointer sits at one offset for
+    every subclass (set by each subclass's ``__cinit__``)."""
+    cdef void *_vectorcall          # read by CPython through tp_vectorcall_offset
+
+
+cdef class _StateCallable(_VectorcallBinding):
+    """Common layout of StateFunction and StateMethod: a vectorcall object that prepends a
+    module instance's state to the arguments and calls the user's implementation."""
+    cdef object _impl
+    cdef object _signature
+
+    def __cinit__(self):
+        self._vectorcall = <void *>_state_callable_vectorcall
+
+    @property
+    def __signature__(self):
+        """The implementation's signature without its leading ``state`` parameter."""
+        with cython.critical_section(self):
+            sig = self._signature
+        if sig is None:
+            sig = _signature_without_state(self._impl)
+            with cython.critical_section(self):     # the first one computed is kept
+                if self._signature is None:
+                    self._signature = sig
+                sig = self._signature
+        return sig if sig is not False else None
+
+    @property
+    def __hpystate_impl__(self):
+        """The implementation function (takes ``state`` first)."""
+        return self._impl
+
+cdef inline object _call_state(object f, object state, object obj, PyObject *value):
+    """``f(state, obj)`` or ``f(state, obj, value)``, by vectorcall (no tuple; and none of
+    Cython's generic call helpers, which consult the per-interpreter module state)."""
+    cdef PyObject *args[4]
+    args[0] = NULL
+    args[1] = <PyObject *>state
+    args[2] = <PyObject *>obj
+    args[3] = value
+    return PyObject_Vectorcall_obj(f, &args[1], (2 if value == NULL else 3)
+                                   | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL)
+
+
+cdef PyObject *_state_callable_vectorcall(PyObject *callable, PyObject **args, size_t nargsf,
+                                          PyObject *kwnames) noexcept:
+    cdef _StateCallable self = <_StateCallable>callable
+    return _call_with_state(<PyObject *>self._impl, <PyObject *>self._state, args, nargsf,
+                            kwnames)
+
+
+# The implementation's docstring is each instance's __doc__, so these classes document
+# themselves in comments (a class docstring would shadow the property).
+
+@cython.final
+cdef class StateFunction(_StateCallable):
+    # A module-level function bound to one module instance's state. Calling it calls
+    # ``impl(state, *args, **kwargs)`` through vectorcall.
+
+    @property
+    def __module__(self):
+        # On each concrete class: a heap type's own ``__module__`` string (Cython's
+        # type-spec mode) would shadow a property inherited from _Binding.
+        return self._modname
+
+    @property
+    def __doc__(self):
+        return getattr(self._impl, "__doc__", None)
+
+    def __repr__(self):
+        return f"<hpystate function {self._modname}.{self._qualname}>"
+
+
+@cython.final
+cdef class StateMethod(_StateCallable):
+    # A method (or slot dunder) of an hpystate type, bound to the state of the module
+    # instance that created the type. A method descriptor (Py_TPFLAGS_METHOD_DESCRIPTOR):
+    # ``obj.name(*a)`` calls ``impl(state, obj, *a)`` without creating a bound method.
+
+    @property
+    def __module__(self):
+        # On each concrete class: a heap type's own ``__module__`` string (Cython's
+        # type-spec mode) would shadow a property inherited from _Binding.
+        return self._modname
+
+    @property
+    def __doc__(self):
+        return getattr(self._impl, "__doc__", None)
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        return PyMethod_New(self, instance)
+
+    def __repr__(self):
+        return f"<hpystate method {self._qualname} of module {self._modname!r}>"
+
+
+cdef _StateCallable _make_callable(type kind, impl, state, str name, str qualname,
+                                   str modname):
+    cdef _StateCallable obj = kind.__new__(kind)
+    obj._impl = impl
+    _init_binding(obj, state, name, qualname, modname)
+    return obj
+
+
+cdef Py_ssize_t _vectorcall_offset() except -1:
+    cdef _VectorcallBinding probe = StateFunction.__new__(StateFunction)
+    return <Py_ssize_t>(<char *>&probe._vectorcall - <char *><PyObject *>probe)
+
+
+cdef void _enable_vectorcall(type t, Py_ssize_t offset, unsigned long extra_flags) noexcept:
+    cdef PyTypeObject_ *tp = <PyTypeObject_ *>t
+    tp.tp_vectorcall_offset = offset
+    tp.tp_call = <void *>PyVectorcall_Call
+    tp.tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL | extra_flags
+    PyType_Modified(<PyTypeObject_ *>t)
+
+
+_enable_vectorcall(StateFunction, _vectorcall_offset(), 0)
+_enable_vectorcall(StateMethod, _vectorcall_offset(), Py_TPFLAGS_METHOD_DESCRIPTOR)
+
+
+@cython.final
+@cython.auto_pickle(False)
+cdef class StateProperty(_Binding):
+    # A data descriptor whose getter/setter/deleter receive the state of the module instance
+    # that created the type: ``obj.name`` calls ``fget(state, obj)``.
+    cdef object _fget
+    cdef object _fset
+    cdef object _fdel
+
+    @property
+    def __module__(self):
+        # On each concrete class: a heap type's own ``__module__`` string (Cython's
+        # type-spec mode) would shadow a property inherited from _Binding.
+        return self._modname
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        return _call_state(self._fget, self._state, instance, NULL)
+
+    def __set__(self, instance, value):
+        if self._fset is None:
+            raise AttributeError(f"property {self._name!r} of {type(instance).__name__!r} "
+                                 "object has no setter")
+        _call_state(self._fset, self._state, instance, <PyObject *>value)
+
+    def __delete__(self, instance):
+        if self._fdel is None:
+            raise AttributeError(f"property {self._name!r} of {type(instance).__name__!r} "
+                                 "object has no deleter")
+        _call_state(self._fdel, self._state, instance, NULL)
+
+    @property
+    def __doc__(self):
+        return getattr(self._fget, "__doc__", None)
+
+    @property
+    def fget(self):
+        return self._fget
+
+    @property
+    def fset(self):
+        return self._fset
+
+    @property
+    def fdel(self):
+        return self._fdel
+
+    def __repr__(self):
+        return f"<hpystate property {self._qualname} of module {self._modname!r}>"
+
+
+def _signature_without_state(impl):
+    try:
+        sig = _inspect.signature(impl)
+    except (TypeError, ValueError):
+        return False
+    params = list(sig.parameters.values())
+    if not params or params[0].kind not in (_inspect.Parameter.POSITIONAL_ONLY,
+                                            _inspect.Parameter.POSITIONAL_OR_KEYWORD):
+        return False
+    return sig.replace(parameters=params[1:])

@@ -1,0 +1,616 @@
+# Included by _core.pyx (textually: one module, one namespace).
+# 2. Definitions: the class-body markers (method, slot, getter, ...), the handles
+#    (TypeDef, ExceptionDef, FunctionDef) and ModuleDef, which collects them.
+
+def _describe(obj):
+    return getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
+
+
+def _check_callable(impl, what):
+    if not callable(impl):
+        raise TypeError(f"{what} must be callable, not {type(impl).__name__} ({impl!r})")
+
+
+def _check_params(impl, params, what, exact=True):
+    """Check at definition time that ``impl`` accepts ``params`` positional arguments
+    (``exact``) or at least accepts them as its leading positional parameters."""
+    try:
+        sig = _inspect.signature(impl)
+    except (TypeError, ValueError):
+        return                      # not introspectable (some builtins): cannot check
+    dummy = tuple(range(len(params)))
+    try:
+        if exact:
+            sig.bind(*dummy)
+        else:
+            sig.bind_partial(*dummy)
+    except TypeError:
+        wanted = ", ".join(params) + ("" if exact else ", ...")
+        raise TypeError(f"{what} {_describe(impl)}{sig} has the wrong parameters: it must "
+                        f"accept ({wanted})") from None
+
+
+def _check_no_class_cell(impl, what):
+    code = getattr(impl, "__code__", None)
+    if code is not None and "__class__" in getattr(code, "co_freevars", ()):
+        raise TypeError(
+            f"{what} {_describe(impl)} uses zero-argument super() or __class__, which would "
+            "see the class statement's class, not the type hpystate creates per module "
+            "instance (and super() would bind to 'state', the first parameter). Use "
+            "super(Type.of(state), self) with the type's handle instead")
+
+
+def _check_identifier(name, what):
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"{what} must be a valid Python identifier, not {name!r}")
+
+
+# The Python-level names of type slots (_DUNDERS, _VARIADIC_DUNDERS, _SLOT_NAMES,
+# _AMBIGUOUS_SLOTS) and the cimport API's _C_SLOTS come from tools/slot_table.py, through
+# the generated _slot_table.pxi (included in section 6, after the fallback modes).
+
+
+def _resolve_slot_name(name):
+    """Map a dunder or C slot name to the dunder hpystate installs; ValueError if unknown."""
+    if not isinstance(name, str):
+        raise TypeError(f"slot name must be a str, not {type(name).__name__}")
+    if name in _DUNDERS:
+        return name
+    if name in _SLOT_NAMES:
+        return _SLOT_NAMES[name]
+    if name in _AMBIGUOUS_SLOTS:
+        raise ValueError(f"slot {name!r} stands for several Python methods; decorate each "
+                         f"of {_AMBIGUOUS_SLOTS[name]} with @hpystate.slot instead")
+    close = _difflib.get_close_matches(name, list(_DUNDERS) + list(_SLOT_NAMES), n=3)
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    raise ValueError(f"unknown slot {name!r}{hint}")
+
+
+class _Member:
+    """A class-body marker made by one of hpystate's decorators; consumed by ``@mod.type``."""
+    kind = "member"
+    _owner = None
+    _claimed = False
+
+    def __set_name__(self, owner, name):
+        self._owner = owner
+
+    def __get__(self, instance, owner):
+        raise TypeError(self._unclaimed_message())
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(self._unclaimed_message())
+
+    def _unclaimed_message(self):
+        where = f"class {self._owner.__qualname__}" if self._owner is not None else "its class"
+        return (f"@hpystate.{self.kind} {_describe(self.impl)} is not registered: decorate "
+                f"{where} with @<ModuleDef>.type")
+
+
+def _check_in_class_body(kind, impl):
+    """Definition-time check that a member decorator is used inside a class body.
+
+    Only the clear misuse is rejected: a decorator run directly by the module-level or
+    function code (written in Python) that defines the implementation. Class bodies compiled
+    by Cython run without Python frames; their markers are checked when ``@mod.type``
+    consumes them, and an unconsumed marker fails when used."""
+    _check_callable(impl, f"@hpystate.{kind} implementation")
+    f = _sys._getframe(0)
+    while f is not None and f.f_globals.get("__name__", "").startswith("hpystate"):
+        f = f.f_back
+    if f is None:
+        return
+    code = f.f_code
+    # Only judge the frame that created ``impl`` (its code is one of the frame's constants):
+    # a Cython-compiled class body runs without a frame of its own, and its functions'
+    # code objects belong to no Python frame.
+    if getattr(impl, "__code__", None) not in code.co_consts:
+        return
+    in_class_body = ("__qualname__" in f.f_locals and "__module__" in f.f_locals
+                     and f.f_locals is not f.f_globals and not (code.co_flags & 0x1))
+    if not in_class_body:
+        raise TypeError(f"@hpystate.{kind} used outside a class body (on "
+                        f"{_describe(impl)}); it marks members of a class decorated with "
+                        "@<ModuleDef>.type")
+
+
+class _MethodMember(_Member):
+    kind = "method"
+
+    def __init__(self, impl, params=("state", "self"), what="method"):
+        _check_callable(impl, f"@hpystate.{self.kind} implementation")
+        _check_params(impl, params, f"{what}", exact=False)
+        _check_no_class_cell(impl, what)
+        self.impl = impl
+
+
+class _ClassMethodMember(_MethodMember):
+    kind = "classmethod"
+
+    def __init__(self, impl):
+        _MethodMember.__init__(self, impl, ("state", "cls"), "classmethod")
+
+
+class _StaticMethodMember(_MethodMember):
+    kind = "staticmethod"
+
+    def __init__(self, impl):
+        _MethodMember.__init__(self, impl, ("state",), "staticmethod")
+
+
+class _SlotMember(_Member):
+    kind = "slot"
+
+    def __init__(self, impl, dunder):
+        _check_callable(impl, "@hpystate.slot implementation")
+        params = ("state",) + _DUNDERS[dunder]
+        exact = dunder not in _VARIADIC_DUNDERS
+        _check_params(impl, params, f"slot {dunder}", exact=exact)
+        _check_no_class_cell(impl, f"slot {dunder}")
+        self.impl = impl
+        self.dunder = dunder
+
+
+class _PropertyMember(_Member):
+    kind = "getter"
+
+    def __init__(self, fget, fset=None, fdel=None):
+        _check_callable(fget, "@hpystate.getter implementation")
+        _check_params(fget, ("state", "self"), "getter")
+        _check_no_class_cell(fget, "getter")
+        self.impl = fget
+        self.fset = fset
+        self.fdel = fdel
+
+    def setter(self, fset):
+        """Decorator: add a setter ``fset(state, self, value)``."""
+        _check_callable(fset, "setter implementation")
+        _check_params(fset, ("state", "self", "value"), "setter")
+        _check_no_class_cell(fset, "setter")
+        return _PropertyMember(self.impl, fset, self.fdel)
+
+    def deleter(self, fdel):
+        """Decorator: add a deleter ``fdel(state, self)``."""
+        _check_callable(fdel, "deleter implementation")
+        _check_params(fdel, ("state", "self"), "deleter")
+        _check_no_class_cell(fdel, "deleter")
+        return _PropertyMember(self.impl, self.fset, fdel)
+
+
+def method(impl):
+    """Mark ``impl(state, self, ...)`` as a method of an hpystate type."""
+    _check_in_class_body("method", impl)
+    return _MethodMember(impl)
+
+
+# Exported as hpystate.classmethod / hpystate.staticmethod. Not bound to those names here:
+# Cython looks ``classmethod`` up in module globals for implicit class methods such as
+# ``__class_getitem__``.
+def classmethod_(impl):
+    """Mark ``impl(state, cls, ...)`` as a class method of an hpystate type."""
+    _check_in_class_body("classmethod", impl)
+    return _ClassMethodMember(impl)
+
+
+def staticmethod_(impl):
+    """Mark ``impl(state, ...)`` as a static method of an hpystate type."""
+    _check_in_class_body("staticmethod", impl)
+    return _StaticMethodMember(impl)
+
+
+classmethod_.__name__ = classmethod_.__qualname__ = "classmethod"
+staticmethod_.__name__ = staticmethod_.__qualname__ = "staticmethod"
+
+
+def getter(impl):
+    """Mark ``impl(state, self)`` as a property getter; add ``@name.setter`` and
+    ``@name.deleter`` as with ``property``."""
+    _check_in_class_body("getter", impl)
+    return _PropertyMember(impl)
+
+
+def slot(name_or_impl=None):
+    """Mark a slot implementation: ``@slot`` on a dunder (``def __add__(state, self, other)``)
+    or ``@slot("nb_subtract")`` with a C slot name or dunder name."""
+    if callable(name_or_impl) and not isinstance(name_or_impl, str):
+        impl = name_or_impl
+        _check_in_class_body("slot", impl)
+        return _SlotMember(impl, _resolve_slot_name(getattr(impl, "__name__", None)))
+    dunder = _resolve_slot_name(name_or_impl)
+
+    def decorate(impl):
+        _check_in_class_body("slot", impl)
+        return _SlotMember(impl, dunder)
+    return decorate
+
+
+# Names a class statement puts in the namespace by itself.
+_CLASS_MACHINERY = frozenset({
+    "__module__", "__qualname__", "__doc__", "__slots__", "__dict__", "__weakref__",
+    "__orig_bases__", "__firstlineno__", "__static_attributes__", "__annotations__",
+    "__annotate__", "__classdictcell__", "__pyx_vtable__",
+})
+
+
+cdef class _Handle:
+    """A definition-time handle for a type or exception of a ModuleDef; ``of(x)`` gives the
+    object a given module instance created for it."""
+
+    def of(self, owner):
+        """The per-instance object for ``owner``: a module instance made from this
+        definition, or its state object."""
+        module = (<ModuleState>owner)._module if isinstance(owner, ModuleState) else owner
+        cdef _Block *b = _block_of(module, self.moddef)
+        if b == NULL or b.objects == NULL:
+            raise TypeError(f"{owner!r} is not a module instance of {self.moddef.name!r} or "
+                            "its state")
+        return (<list>b.objects)[self._index]
+
+    def __mro_entries__(self, bases):
+        # ``class Sub(Box)`` inside a module definition: the base is recorded through
+        # __orig_bases__ and resolved per module instance by ``@mod.type``.
+        if isinstance(self, ExceptionDef):
+            raise TypeError(f"cannot subclass exception definition {self.name!r} in a class "
+                            f"statement; use {self.moddef.name}.exception(..., base=...)")
+        return ()
+
+
+@cython.final
+cdef class TypeDef(_Handle):
+    """Handle returned by ``@mod.type``: ``Box.of(state)`` is that module instance's type."""
+
+    def __repr__(self):
+        return f"<hpystate TypeDef {self.moddef.name}.{self.name}>"
+
+
+@cython.final
+cdef class ExceptionDef(_Handle):
+    """Handle returned by ``mod.exception()``: ``Error.of(state)`` is that module instance's
+    exception class."""
+    cdef object _base
+    cdef object _doc
+
+    def __repr__(self):
+        return f"<hpystate ExceptionDef {self.moddef.name}.{self.name}>"
+
+
+@cython.final
+cdef class FunctionDef:
+    """Handle returned by ``@mod.function``: ``f.of(state)`` is that instance's function; the
+    handle still works as a decorator target for documentation, never as the function."""
+    cdef readonly ModuleDef moddef
+    cdef readonly str name
+    cdef readonly object impl
+    cdef size_t _cimpl          # C implementation (cimport API), or 0
+    cdef int _cflags
+    cdef int _cmode
+    cdef object _cdoc
+    cdef bytes _cname_b         # PyMethodDef strings: live as long as the definition
+    cdef bytes _cdoc_b
+
+    def of(self, owner):
+        module = (<ModuleState>owner)._module if isinstance(owner, ModuleState) else owner
+        if _block_of(module, self.moddef) == NULL:
+            raise TypeError(f"{owner!r} is not a module instance of {self.moddef.name!r} or "
+                            "its state")
+        return getattr(module, self.name)
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"{self.moddef.name}.{self.name} is a function definition; call it "
+                        f"on a module instance (module.{self.name}(...)) or call its "
+                        "implementation with a state: .impl(state, ...)")
+
+    def __repr__(self):
+        return f"<hpystate FunctionDef {self.moddef.name}.{self.name}>"
+
+
+cdef _Block *_block_of(object module, ModuleDef expected) except? NULL:
+    """The module's hpystate state block, or NULL if ``module`` is not an hpystate module
+    instance (of ``expected``, when given)."""
+    if not PyModule_Check(module):
+        return NULL
+    cdef PyModuleDef *d = hps_module_def(<PyObject *>module)
+    if d == NULL or d.m_free != <void *>_m_free:
+        return NULL
+    cdef _Block *b = <_Block *>PyModule_GetState(<PyObject *>module)
+    if expected is not None and (b == NULL or b.owner != <PyObject *>expected):
+        return NULL
+    return b
+
+
+cdef int _check_open(ModuleDef mod, str what) except -1:
+    if mod._frozen:
+        raise TypeError(f"cannot add {what} to ModuleDef {mod.name!r}: it is frozen since "
+                        "its first module instance was created")
+    return 0
+
+
+# ModuleDef(multiple_interpreters=...) -> Py_mod_multiple_interpreters value (CPython's
+# Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED, ..._SUPPORTED, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED);
+# the names are those of Cython's ``subinterpreters_compatible`` directive.
+_MULTIPLE_INTERPRETERS = {"no": 0, "shared_gil": 1, "own_gil": 2}
+_MULTIPLE_INTERPRETERS_NAMES = {v: k for k, v in _MULTIPLE_INTERPRETERS.items()}
+
+
+cdef void _fill_slots(PyModuleDef_Slot *slots, void *exec_, size_t multiple_interpreters,
+                      bint gil_used) noexcept:
+    """exec, then the declarations this CPython knows, then the terminator (4 entries).
+    ``multiple_interpreters``: a value of _MULTIPLE_INTERPRETERS. No Python code: it runs
+    under hps_lock for extension definitions."""
+    memset(slots, 0, 4 * sizeof(PyModuleDef_Slot))
+    slots[0].slot = Py_mod_exec
+    slots[0].value = exec_
+    cdef int n = 1
+    if HPS_MOD_MULTIPLE_INTERPRETERS:           # 3.12+: CPython enforces it when creating
+        slots[n].slot = HPS_MOD_MULTIPLE_INTERPRETERS
+        slots[n].value = <void *>multiple_interpreters
+        n += 1
+    if HPS_MOD_GIL:                             # 3.13+: free-threaded builds read it
+        slots[n].slot = HPS_MOD_GIL
+        slots[n].value = HPS_MOD_GIL_USED if gil_used else HPS_MOD_GIL_NOT_USED
+
+
+cdef int _require_gil(str name) except -1:
+    """A free-threaded CPython enables the GIL when its extension loader loads a module that
+    needs it (``Py_mod_gil``), but only there; instances made by ``create()`` or a
+    ``register()`` import get the same treatment by loading a module that needs the GIL
+    once per interpreter (the GIL then stays on in that interpreter, as it does after
+    CPython's loader enabled it). PYTHON_GIL=0 / -X gil=0 keeps it off, as for CPython."""
+    if not HPS_FREE_THREADED or _sys.flags.gil == 0:
+        return 0
+    was_enabled = _sys._is_gil_enabled()
+    with _warnings.catch_warnings():       # CPython's warning would name the helper module
+        _warnings.simplefilter("ignore", RuntimeWarning)
+        _importlib.import_module("hpystate._needs_gil")
+    if not was_enabled and _sys._is_gil_enabled():
+        _warnings.warn(
+            f"The global interpreter lock (GIL) has been enabled to load module {name!r}, "
+            "whose hpystate.ModuleDef has not declared that it can run safely without the "
+            "GIL (gil_used=False). To override this behavior and keep the GIL disabled (at "
+            "your own risk), run with PYTHON_GIL=0 or -Xgil=0.", RuntimeWarning, stacklevel=3)
+    return 0
+
+
+cdef class ModuleDef:
+    """The definition of an extension module with per-instance state.
+
+    ``ModuleDef(name, state=StateClass, doc=...)`` collects functions, types, exceptions and
+    exec hooks; every ``create()`` (or import through ``register``) makes a fresh module with
+    a fresh state object and fresh types. The definition is frozen once the first instance
+    exists.
+
+    ``multiple_interpreters`` declares subinterpreter support (``Py_mod_multiple_interpreters``):
+    ``"own_gil"`` (default: isolated interpreters with their own GIL), ``"shared_gil"``, or
+    ``"no"`` (import in a subinterpreter raises CPython's ``ImportError``). ``gil_used``
+    (``Py_mod_gil``, 3.13+) is False if the module is safe to run without the GIL on
+    free-threaded builds."""
+
+    def __init__(self, str name, state=None, doc=None, *, multiple_interpreters="own_gil",
+                 gil_used=True):
+        if not name or not all(part.isidentifier() for part in name.split(".")):
+            raise ValueError(f"module name must be a dotted Python identifier, not {name!r}")
+        if state is None:
+            state = ModuleState
+        if not isinstance(state, type):
+            raise TypeError(f"state must be a class (a subclass of hpystate.ModuleState), not "
+                            f"{type(state).__name__} ({state!r})")
+        if not issubclass(state, ModuleState):
+            raise TypeError(f"state class {state.__qualname__} must subclass "
+                            "hpystate.ModuleState")
+        try:
+            _inspect.signature(state).bind()
+        except TypeError:
+            raise TypeError(f"state class {state.__qualname__} must be constructible without "
+                            "arguments: hpystate calls StateClass() once per module "
+                            "instance") from None
+        except ValueError:
+            pass
+        if doc is not None and not isinstance(doc, str):
+            raise TypeError(f"doc must be a str or None, not {type(doc).__name__}")
+        if multiple_interpreters not in _MULTIPLE_INTERPRETERS:
+            raise ValueError(f"multiple_interpreters must be one of "
+                             f"{', '.join(map(repr, _MULTIPLE_INTERPRETERS))}, not "
+                             f"{multiple_interpreters!r}")
+        if not isinstance(gil_used, bool):
+            raise TypeError(f"gil_used must be True or False, not {gil_used!r}")
+        self.name = name
+        self.multiple_interpreters = multiple_interpreters
+        self.gil_used = gil_used
+        self.state = state
+        self.doc = doc
+        self._functions = []
+        self._handles = []
+        self._exec_hooks = []
+        self._names = set()
+        self._name_b = name.encode()
+        self._doc_b = doc.encode() if doc is not None else None
+        memset(&self._c, 0, sizeof(_DefStorage))
+        hps_moddef_base_init(&self._c.moddef)
+        self._c.owner = <PyObject *>self
+        self._c.moddef.m_name = self._name_b
+        if self._doc_b is not None:
+            self._c.moddef.m_doc = self._doc_b
+        self._c.moddef.m_size = sizeof(_Block)
+        self._c.moddef.m_slots = self._c.slots
+        self._c.moddef.m_traverse = <void *>_m_traverse
+        self._c.moddef.m_clear = <void *>_m_clear
+        self._c.moddef.m_free = <void *>_m_free
+        _fill_slots(self._c.slots, <void *>_m_exec, _MULTIPLE_INTERPRETERS[multiple_interpreters],
+                    gil_used)
+
+    def __repr__(self):
+        return f"<hpystate ModuleDef {self.name!r}>"
+
+    def __class_getitem__(cls, item):
+        """``ModuleDef[StateClass]`` in annotations (see hpystate/_core.pyi)."""
+        return _types.GenericAlias(cls, item)
+
+    def __getitem__(self, name):
+        """The handle (TypeDef, ExceptionDef or FunctionDef) defined under ``name``."""
+        for h in self._handles:
+            if (<_Handle>h).name == name:
+                return h
+        for fd in self._functions:
+            if (<FunctionDef>fd).name == name:
+                return fd
+        raise KeyError(f"ModuleDef {self.name!r} defines no {name!r}")
+
+    def __contains__(self, name):
+        return name in self._names
+
+    # -- definition ------------------------------------------------------------------------
+
+    cdef _claim_name(self, name, what):
+        _check_open(self, f"{what} {name!r}")
+        _check_identifier(name, f"{what} name")
+        if name in self._names:
+            raise ValueError(f"duplicate name {name!r} in ModuleDef {self.name!r}")
+        self._names.add(name)
+
+    def function(self, impl=None, *, name=None):
+        """Decorator: add module function ``impl(state, ...)``; ``module.<name>(...)`` calls it
+        with that module instance's state."""
+        if impl is None:
+            return lambda f: self.function(f, name=name)
+        _check_callable(impl, "module function implementation")
+        if name is None:
+            name = getattr(impl, "__name__", None)
+        _check_params(impl, ("state",), "module function", exact=False)
+        _check_no_class_cell(impl, "module function")
+        cdef FunctionDef fd = FunctionDef.__new__(FunctionDef)
+        fd.moddef = self
+        fd.name = name
+        fd.impl = impl
+        with cython.critical_section(self):     # atomic with freezing: see _create_module
+            self._claim_name(name, "function")
+            self._functions.append(fd)
+        return fd
+
+    def exception(self, name, base=Exception, *, doc=None):
+        """Add an exception class created afresh for every module instance; returns its
+        handle (``Error.of(state)`` is that instance's class)."""
+        bases = base if isinstance(base, tuple) else (base,)
+        for b in bases:
+            if isinstance(b, ExceptionDef):
+                if (<ExceptionDef>b).moddef is not self:
+                    raise ValueError(f"exception {name!r}: base {b!r} belongs to another "
+                                     "ModuleDef")
+            elif not (isinstance(b, type) and issubclass(b, BaseException)):
+                raise TypeError(f"exception {name!r}: base must be an exception class or an "
+                                f"ExceptionDef of this ModuleDef, not {b!r}")
+        if doc is not None and not isinstance(doc, str):
+            raise TypeError(f"exception {name!r}: doc must be a str or None")
+        cdef ExceptionDef ed = ExceptionDef.__new__(ExceptionDef)
+        ed.moddef = self
+        ed.name = name
+        ed._base = base
+        ed._doc = doc
+        with cython.critical_section(self):
+            self._claim_name(name, "exception")
+            ed._index = len(self._handles)
+            self._handles.append(ed)
+        return ed
+
+    def type(self, cls=None, *, name=None, base=None, mutable=False):
+        """Class decorator: register a type created per module instance with
+        ``PyType_FromModuleAndSpec``. ``__slots__`` gives the instance layout (object fields,
+        GC-traversed); without ``__slots__`` instances have a ``__dict__``."""
+        if cls is None:
+            return lambda c: self.type(c, name=name, base=base, mutable=mutable)
+        if not isinstance(cls, type):
+            raise TypeError(f"@{self.name}.type decorates a class, not {cls!r}")
+        if name is None:
+            name = cls.__name__
+        cdef TypeDef td = _parse_type(self, cls, name, base, mutable)
+        with cython.critical_section(self):
+            self._claim_name(name, "type")
+            td._index = len(self._handles)
+            self._handles.append(td)
+        return td
+
+    def exec(self, hook):
+        """Decorator: run ``hook(state, module)`` when an instance is initialised, after its
+        types, exceptions and functions exist. Hooks run in definition order."""
+        _check_callable(hook, "exec hook")
+        _check_params(hook, ("state", "module"), "exec hook")
+        what = f"exec hook {_describe(hook)}"
+        with cython.critical_section(self):
+            _check_open(self, what)
+            self._exec_hooks.append(hook)
+        return hook
+
+    # -- instantiation ---------------------------------------------------------------------
+
+    def create(self, name=None):
+        """Create and initialise a fresh module instance (not put in ``sys.modules``).
+        ``name`` defaults to the definition's name."""
+        spec = _machinery.ModuleSpec(self.name if name is None else name, Loader(self),
+                                     origin="hpystate")
+        module = _import_util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    cdef object _create_module(self, spec):
+        self._check_interpreter(spec.name)
+        # Additions check _frozen and append under the same critical section, so every
+        # member added before this point is in every instance and none can be added after.
+        with cython.critical_section(self):
+            self._frozen = True
+        if self.gil_used:
+            _require_gil(spec.name)
+        return PyModule_FromDefAndSpec(&self._c.moddef, spec)
+
+    cdef int _check_interpreter(self, str name) except -1:
+        # 3.12+: CPython checks the Py_mod_multiple_interpreters slot itself (in interpreters
+        # whose config checks extensions). 3.10/3.11 have no such slot: a module declared
+        # multiple_interpreters="no" refuses every subinterpreter, with CPython's message.
+        if (not HPS_MOD_MULTIPLE_INTERPRETERS and self.multiple_interpreters == "no"
+                and not hps_in_main_interpreter()):
+            raise ImportError(f"module {name} does not support loading in subinterpreters")
+        return 0
+
+    cdef int _exec_module(self, module) except -1:
+        return PyModule_ExecDef(module, &self._c.moddef)
+
+    cdef int _init_instance(self, module) except -1:
+        cdef _Block *b = <_Block *>PyModule_GetState(<PyObject *>module)
+        if b == NULL:
+            raise SystemError(f"module {module.__name__!r} has no hpystate state block")
+        if b.state != NULL:
+            return 0                    # already initialised (exec_module on reload)
+        modname = module.__name__
+        cdef ModuleState state = self.state.__new__(self.state)
+        state._module = module
+        objects = []
+        Py_INCREF(state)
+        b.state = <PyObject *>state
+        Py_INCREF(self)
+        b.owner = <PyObject *>self
+        Py_INCREF(objects)
+        b.objects = <PyObject *>objects
+        state.__init__()
+        cdef TypeDef td
+        for handle in self._handles:
+            if isinstance(handle, ExceptionDef):
+                obj = _make_exception(<ExceptionDef>handle, modname, objects)
+            else:
+                td = <TypeDef>handle
+                obj = _make_type(td, module, modname, state, objects)
+            objects.append(obj)
+            setattr(module, (<_Handle>handle).name, obj)
+        cdef FunctionDef fd
+        for fd in self._functions:
+            if fd._cimpl:
+                f = _c_module_function(fd, module, b, state, modname)
+            else:
+                f = _make_callable(StateFunction, fd.impl, state, fd.name, fd.name, modname)
+            setattr(module, fd.name, f)
+        for hook in self._exec_hooks:
+            try:
+                hook(state, module)
+            except BaseException as exc:
+                if hasattr(exc, "add_note"):
+                    exc.add_note(f"raised by exec hook {_describe(hook)} of hpystate module "
+                                 f"{modname!r}")
+                raise
+        return 0
