@@ -179,19 +179,22 @@ cdef object _kw_tuple_to_dict(PyObject **args, Py_ssize_t nargs, PyObject *kwnam
 cdef object _c_call(_CCallable f, PyObject **args, Py_ssize_t nargs, PyObject *kwnames):
     """Slow-path dispatch (fallbacks, module functions' argument checks) with Python
     semantics; returns a new object or raises."""
-    cdef PyObject *st = <PyObject *>f._state
-    cdef PyObject *r = NULL
     cdef PyObject *self = NULL
-    cdef int ir
-    cdef Py_ssize_t sr
-    cdef Py_hash_t hr
-    cdef int mode = f._mode
     if f._has_self:
         if nargs < 1:
             raise TypeError(f"{f._qualname}() needs an argument")
         self = args[0]
         args += 1
         nargs -= 1
+    _c_check_args(f, f._mode, nargs, kwnames)
+    if f._mode <= M_FASTCALL_KW:                # the METH_* modes come first in _Mode
+        return _c_call_function(f, self, args, nargs, kwnames)
+    return _c_call_slot(f, self, args, nargs, kwnames)
+
+
+cdef inline int _c_check_args(_CCallable f, int mode, Py_ssize_t nargs,
+                              PyObject *kwnames) except -1:
+    """What CPython's wrappers check before calling a C function or slot."""
     if kwnames != NULL and PyTuple_GET_SIZE(kwnames) and mode not in (M_FASTCALL_KW, S_CALL,
                                                                       S_INIT):
         raise TypeError(f"{f._qualname}() takes no keyword arguments")
@@ -209,7 +212,15 @@ cdef object _c_call(_CCallable f, PyObject **args, Py_ssize_t nargs, PyObject *k
     elif mode == S_TERNARY_L or mode == S_TERNARY_R:
         if nargs not in (1, 2):
             _arity_error(f, "1 or 2 arguments", nargs)
+    return 0
 
+
+cdef inline object _c_call_function(_CCallable f, PyObject *self, PyObject **args,
+                                    Py_ssize_t nargs, PyObject *kwnames):
+    """A METH_* calling convention: a method when ``self`` is given, else a module function."""
+    cdef PyObject *st = <PyObject *>f._state
+    cdef PyObject *r = NULL
+    cdef int mode = f._mode
     if mode == M_NOARGS:
         r = (<hps_meth_noargs_impl>f._cimpl)(st, self) if self != NULL else \
             (<PyObject *(*)(PyObject *)>f._cimpl)(st)
@@ -224,7 +235,23 @@ cdef object _c_call(_CCallable f, PyObject **args, Py_ssize_t nargs, PyObject *k
             if self != NULL else \
             (<PyObject *(*)(PyObject *, PyObject **, Py_ssize_t, PyObject *)>f._cimpl)(
                 st, args, nargs, kwnames)
-    elif mode == S_UNARY:
+    if r == NULL:
+        return _propagate()
+    return _steal(r)
+
+
+cdef inline object _c_call_slot(_CCallable f, PyObject *self, PyObject **args,
+                                Py_ssize_t nargs, PyObject *kwnames):
+    """A slot's C semantics from a Python-level call of its dunder (the arguments are
+    checked): ``__radd__`` swaps the operands, ``__next__`` turns NULL into StopIteration,
+    int results become bool/int/None, ``__call__``/``__init__`` get an argument tuple."""
+    cdef PyObject *st = <PyObject *>f._state
+    cdef PyObject *r = NULL
+    cdef int ir
+    cdef Py_ssize_t sr
+    cdef Py_hash_t hr
+    cdef int mode = f._mode
+    if mode == S_UNARY:
         r = (<hps_unary_impl>f._cimpl)(st, self)
     elif mode == S_ITERNEXT:
         r = (<hps_unary_impl>f._cimpl)(st, self)

@@ -232,6 +232,124 @@ _CLASS_MACHINERY = frozenset({
 })
 
 
+def _parse_type(ModuleDef moddef, cls, str name, base, bint mutable):
+    """The TypeDef for class statement ``cls``: its base, fields and members, checked."""
+    _check_identifier(name, "type name")
+    ns = cls.__dict__
+    base = _parse_base(moddef, cls, name, base)
+    fields, add_dict = _parse_fields(ns.get("__slots__", None), name, base)
+    cdef TypeDef td = TypeDef.__new__(TypeDef)
+    td.moddef = moddef
+    td.name = name
+    td._base = base
+    td._fields = tuple(fields)
+    td._add_dict = add_dict
+    td._mutable = mutable
+    td._doc = ns.get("__doc__")
+    td._members = _parse_members(ns, name, fields)
+    td._spec_names = {}
+    td._field_names_b = [f.encode() for f in fields]
+    td._c_methods = []
+    td._c_slots = []
+    td._c_getsets = []
+    return td
+
+
+def _parse_base(ModuleDef moddef, cls, str name, base):
+    """The single base: a TypeDef of the same definition, a subclassable type, or None."""
+    orig_bases = cls.__dict__.get("__orig_bases__", ())
+    declared = [b for b in orig_bases if isinstance(b, _Handle)] + \
+               [b for b in cls.__bases__ if b is not object]
+    if base is not None:
+        declared.insert(0, base)
+    if len(declared) > 1:
+        raise TypeError(f"type {name!r}: hpystate types take a single base, got {declared!r}")
+    base = declared[0] if declared else None
+    if isinstance(base, _Handle):
+        if not isinstance(base, TypeDef):
+            raise TypeError(f"type {name!r}: base {base!r} is not a type definition")
+        if (<TypeDef>base).moddef is not moddef:
+            raise ValueError(f"type {name!r}: base {base!r} belongs to another ModuleDef; "
+                             "bases from a definition must be of the same definition")
+    elif base is not None:
+        if not isinstance(base, type):
+            raise TypeError(f"type {name!r}: base must be a type or a TypeDef, not {base!r}")
+        if not ((<PyTypeObject_ *>base).tp_flags & Py_TPFLAGS_BASETYPE):
+            raise TypeError(f"type {name!r}: base {base.__qualname__!r} does not allow "
+                            "subclassing")
+    return base
+
+
+def _parse_fields(slots, str name, base):
+    """(fields, whether instances get a __dict__) from the class's ``__slots__``."""
+    add_dict = slots is None
+    if isinstance(slots, str):
+        slots = (slots,)
+    slots = tuple(slots) if slots is not None else ()
+    fields = []
+    for s in slots:
+        if s == "__dict__":
+            add_dict = True
+            continue
+        if s == "__weakref__":
+            continue                    # instances always support weak references
+        _check_identifier(s, f"type {name!r}: __slots__ entry")
+        if s in fields:
+            raise ValueError(f"type {name!r}: duplicate __slots__ entry {s!r}")
+        fields.append(s)
+    if isinstance(base, type) and fields and base.__itemsize__:
+        raise TypeError(f"type {name!r}: nonempty __slots__ not supported for a subtype of "
+                        f"{base.__qualname__!r}")
+    return fields, add_dict
+
+
+def _parse_members(ns, str name, list fields):
+    """[(attribute name, _Member or constant)] of a class body: state-receiving members
+    (claimed, so no other type takes them) and constants; plain functions are refused."""
+    members = []
+    dunders = set()
+    for attr, value in ns.items():
+        if attr in _CLASS_MACHINERY:
+            continue
+        if attr in fields and isinstance(value, _types.MemberDescriptorType):
+            continue                    # made by the class statement from __slots__
+        if isinstance(value, _Member):
+            if value._claimed:
+                raise ValueError(f"type {name!r}: {attr!r} is already registered on another "
+                                 "type")
+            if isinstance(value, _SlotMember):
+                key = value.dunder
+                if key in dunders:
+                    raise ValueError(f"type {name!r}: two implementations of slot {key!r}")
+                dunders.add(key)
+            else:
+                key = attr
+            if key in fields:
+                raise ValueError(f"type {name!r}: {key!r} is both a __slots__ field and a "
+                                 "member")
+            members.append((key, value))
+        elif attr in _DUNDERS and (callable(value) or value is None):
+            if value is None and attr == "__hash__":
+                members.append((attr, None))
+                dunders.add(attr)
+                continue
+            raise TypeError(f"type {name!r}: {attr} must be decorated with @hpystate.slot "
+                            "(its implementation receives the state first)")
+        elif isinstance(value, (_types.FunctionType, _builtins.classmethod, property)) or \
+                type(value).__name__ == "cython_function_or_method":
+            raise TypeError(f"type {name!r}: {attr!r} is a plain {type(value).__name__}; "
+                            "decorate it with @hpystate.method, @hpystate.classmethod or "
+                            "@hpystate.getter so it receives the module state")
+        else:
+            members.append((attr, value))       # constants, staticmethods, nested classes
+    for attr, value in members:
+        if isinstance(value, _Member):
+            (<object>value)._claimed = True
+    if "__eq__" in dunders and "__hash__" not in dunders:
+        members.append(("__hash__", None))      # as for a class statement
+    return members
+
+
 cdef class _Handle:
     """A definition-time handle for a type or exception of a ModuleDef; ``of(x)`` gives the
     object a given module instance created for it."""

@@ -93,110 +93,6 @@ cdef const char *_WEAKLIST_NAME = "__weaklistoffset__"
 cdef const char *_DICT_NAME = "__dictoffset__"
 
 
-def _parse_type(ModuleDef moddef, cls, str name, base, bint mutable):
-    _check_identifier(name, "type name")
-    ns = cls.__dict__
-    orig_bases = ns.get("__orig_bases__", ())
-    declared = [b for b in orig_bases if isinstance(b, _Handle)] + \
-               [b for b in cls.__bases__ if b is not object]
-    if base is not None:
-        declared.insert(0, base)
-    if len(declared) > 1:
-        raise TypeError(f"type {name!r}: hpystate types take a single base, got {declared!r}")
-    base = declared[0] if declared else None
-    if isinstance(base, _Handle):
-        if not isinstance(base, TypeDef):
-            raise TypeError(f"type {name!r}: base {base!r} is not a type definition")
-        if (<TypeDef>base).moddef is not moddef:
-            raise ValueError(f"type {name!r}: base {base!r} belongs to another ModuleDef; "
-                             "bases from a definition must be of the same definition")
-    elif base is not None:
-        if not isinstance(base, type):
-            raise TypeError(f"type {name!r}: base must be a type or a TypeDef, not {base!r}")
-        if not ((<PyTypeObject_ *>base).tp_flags & Py_TPFLAGS_BASETYPE):
-            raise TypeError(f"type {name!r}: base {base.__qualname__!r} does not allow "
-                            "subclassing")
-
-    slots = ns.get("__slots__", None)
-    add_dict = slots is None
-    if isinstance(slots, str):
-        slots = (slots,)
-    slots = tuple(slots) if slots is not None else ()
-    fields = []
-    for s in slots:
-        if s == "__dict__":
-            add_dict = True
-            continue
-        if s == "__weakref__":
-            continue                    # instances always support weak references
-        _check_identifier(s, f"type {name!r}: __slots__ entry")
-        if s in fields:
-            raise ValueError(f"type {name!r}: duplicate __slots__ entry {s!r}")
-        fields.append(s)
-    base_type = base if isinstance(base, type) else None
-    if base_type is not None and fields and base_type.__itemsize__:
-        raise TypeError(f"type {name!r}: nonempty __slots__ not supported for a subtype of "
-                        f"{base_type.__qualname__!r}")
-
-    members = []
-    dunders = set()
-    for attr, value in ns.items():
-        if attr in _CLASS_MACHINERY:
-            continue
-        if attr in fields and isinstance(value, _types.MemberDescriptorType):
-            continue                    # made by the class statement from __slots__
-        if isinstance(value, _Member):
-            if value._claimed:
-                raise ValueError(f"type {name!r}: {attr!r} is already registered on another "
-                                 "type")
-            if isinstance(value, _SlotMember):
-                key = value.dunder
-                if key in dunders:
-                    raise ValueError(f"type {name!r}: two implementations of slot {key!r}")
-                dunders.add(key)
-            else:
-                key = attr
-            if key in fields:
-                raise ValueError(f"type {name!r}: {key!r} is both a __slots__ field and a "
-                                 "member")
-            members.append((key, value))
-        elif attr in _DUNDERS and (callable(value) or value is None):
-            if value is None and attr == "__hash__":
-                members.append((attr, None))
-                dunders.add(attr)
-                continue
-            raise TypeError(f"type {name!r}: {attr} must be decorated with @hpystate.slot "
-                            "(its implementation receives the state first)")
-        elif isinstance(value, (_types.FunctionType, _builtins.classmethod, property)) or \
-                type(value).__name__ == "cython_function_or_method":
-            raise TypeError(f"type {name!r}: {attr!r} is a plain {type(value).__name__}; "
-                            "decorate it with @hpystate.method, @hpystate.classmethod or "
-                            "@hpystate.getter so it receives the module state")
-        else:
-            members.append((attr, value))       # constants, staticmethods, nested classes
-    for attr, value in members:
-        if isinstance(value, _Member):
-            (<object>value)._claimed = True
-    if "__eq__" in dunders and "__hash__" not in dunders:
-        members.append(("__hash__", None))      # as for a class statement
-
-    cdef TypeDef td = TypeDef.__new__(TypeDef)
-    td.moddef = moddef
-    td.name = name
-    td._base = base
-    td._fields = tuple(fields)
-    td._add_dict = add_dict
-    td._mutable = mutable
-    td._doc = ns.get("__doc__")
-    td._members = members
-    td._spec_names = {}
-    td._field_names_b = [f.encode() for f in fields]
-    td._c_methods = []
-    td._c_slots = []
-    td._c_getsets = []
-    return td
-
-
 cdef object _new_heap_type(bytes name, module, tuple bases, Py_ssize_t basicsize,
                            PyMemberDef *mdefs, bint add_dict, bytes doc,
                            unsigned long extra_flags=0, PyType_Slot *extra=NULL,
@@ -254,54 +150,8 @@ def _layout_type(TypeDef td):
         base = _layout_type(<TypeDef>base)
     elif base is None:
         base = object
-    cdef PyTypeObject_ *bt = <PyTypeObject_ *>base
-    cdef Py_ssize_t nfields = len(td._fields)
-    cdef Py_ssize_t offset = bt.tp_basicsize
-    cdef bint add_dict = td._add_dict and bt.tp_dictoffset == 0
-    cdef bint add_weaklist = bt.tp_weaklistoffset == 0
-    cdef unsigned long flags = 0
-    if HPS_MANAGED_PREHEADER:
-        # dict and weaklist in the pre-header: no member slots, no basic size.
-        if add_dict:
-            flags |= HPS_TPFLAGS_MANAGED_DICT
-        if add_weaklist:
-            flags |= HPS_TPFLAGS_MANAGED_WEAKREF
-        add_weaklist = False
-    cdef bint dict_member = add_dict and not HPS_MANAGED_PREHEADER
-    cdef Py_ssize_t nmembers = nfields + dict_member + add_weaklist
-    cdef Py_ssize_t i
-    cdef PyMemberDef *mdefs = <PyMemberDef *>PyMem_Malloc((nmembers + 1) * sizeof(PyMemberDef))
-    if mdefs == NULL:
-        raise MemoryError()
-    try:
-        memset(mdefs, 0, (nmembers + 1) * sizeof(PyMemberDef))
-        for i in range(nfields):
-            mdefs[i].name = <bytes>td._field_names_b[i]
-            mdefs[i].type = HPS_T_OBJECT_EX
-            mdefs[i].offset = offset
-            offset += sizeof(PyObject *)
-        i = nfields
-        # __dict__ then the weak reference list, last: CPython's layout check ignores both
-        # at the end of a heap type.
-        if dict_member:
-            mdefs[i].name = _DICT_NAME
-            mdefs[i].type = HPS_T_PYSSIZET
-            mdefs[i].offset = offset
-            mdefs[i].flags = HPS_READONLY
-            offset += sizeof(PyObject *)
-            i += 1
-        if add_weaklist:
-            mdefs[i].name = _WEAKLIST_NAME
-            mdefs[i].type = HPS_T_PYSSIZET
-            mdefs[i].offset = offset
-            mdefs[i].flags = HPS_READONLY
-            offset += sizeof(PyObject *)
-        name_b = f"hpystate.layout.{td.name}".encode()
-        doc = (f"Instance layout of {td.moddef.name}.{td.name}, shared by the types every "
-               "module instance creates for it.").encode()
-        layout = _new_heap_type(name_b, None, (base,), offset, mdefs, add_dict, doc, flags)
-    finally:
-        PyMem_Free(mdefs)               # copied into the type by PyType_FromModuleAndSpec
+    name_b = f"hpystate.layout.{td.name}".encode()
+    layout = _build_layout(td, base, name_b)
     # copyreg reads __slots__ from class dicts to pickle slot values.
     layout.__slots__ = td._fields
     _freeze(layout)
@@ -315,43 +165,123 @@ def _layout_type(TypeDef td):
     return layout
 
 
+cdef object _build_layout(TypeDef td, base, bytes name_b):
+    """A heap type over ``base`` adding the TypeDef's fields, plus a ``__dict__`` (if the
+    TypeDef has one) and a weak reference list where ``base`` has none: in the object's
+    pre-header on 3.12+, as members at the end before."""
+    cdef PyTypeObject_ *bt = <PyTypeObject_ *>base
+    cdef bint add_dict = td._add_dict and bt.tp_dictoffset == 0
+    cdef bint add_weaklist = bt.tp_weaklistoffset == 0
+    cdef unsigned long flags = 0
+    if HPS_MANAGED_PREHEADER:
+        # dict and weaklist in the pre-header: no member slots, no basic size.
+        if add_dict:
+            flags |= HPS_TPFLAGS_MANAGED_DICT
+        if add_weaklist:
+            flags |= HPS_TPFLAGS_MANAGED_WEAKREF
+        add_weaklist = False
+    cdef bint dict_member = add_dict and not HPS_MANAGED_PREHEADER
+    cdef Py_ssize_t nmembers = len(td._fields) + dict_member + add_weaklist
+    cdef PyMemberDef *mdefs = <PyMemberDef *>PyMem_Malloc((nmembers + 1) * sizeof(PyMemberDef))
+    if mdefs == NULL:
+        raise MemoryError()
+    try:
+        memset(mdefs, 0, (nmembers + 1) * sizeof(PyMemberDef))
+        size = _fill_layout_members(mdefs, td, bt.tp_basicsize, dict_member, add_weaklist)
+        doc = (f"Instance layout of {td.moddef.name}.{td.name}, shared by the types every "
+               "module instance creates for it.").encode()
+        return _new_heap_type(name_b, None, (base,), size, mdefs, add_dict, doc, flags)
+    finally:
+        PyMem_Free(mdefs)               # copied into the type by PyType_FromModuleAndSpec
+
+
+cdef Py_ssize_t _fill_layout_members(PyMemberDef *mdefs, TypeDef td, Py_ssize_t offset,
+                                     bint dict_member, bint weaklist_member):
+    """The member table from ``offset`` on: one object slot per field, then ``__dict__``
+    and the weak reference list, last (CPython's layout check ignores both at the end of a
+    heap type). Returns the basic size."""
+    cdef Py_ssize_t i, n = len(td._fields)
+    for i in range(n):
+        mdefs[i].name = <bytes>td._field_names_b[i]
+        mdefs[i].type = HPS_T_OBJECT_EX
+        mdefs[i].offset = offset
+        offset += sizeof(PyObject *)
+    if dict_member:
+        _offset_member(&mdefs[n], _DICT_NAME, offset)
+        offset += sizeof(PyObject *)
+        n += 1
+    if weaklist_member:
+        _offset_member(&mdefs[n], _WEAKLIST_NAME, offset)
+        offset += sizeof(PyObject *)
+    return offset
+
+
+cdef inline void _offset_member(PyMemberDef *m, const char *name, Py_ssize_t offset) noexcept:
+    # ``__dictoffset__``/``__weaklistoffset__``: how CPython learns those offsets from specs.
+    m.name = name                       # a C static: member names are not copied
+    m.type = HPS_T_PYSSIZET
+    m.offset = offset
+    m.flags = HPS_READONLY
+
+
 cdef Py_ssize_t _c_members(TypeDef td, _Block *b, state, str modname, str qual_prefix,
                            PyType_Slot *extra, list fallbacks) except -1:
     """Prepare a per-instance type's C-level members: trampoline slots into ``extra``
     (returns how many), method and getset arrays (owned by the module instance), and the
     descriptors to install instead where a trampoline table is exhausted."""
-    cdef Py_ssize_t n = 0, k, nm = len(td._c_methods), ng = len(td._c_getsets)
+    cdef Py_ssize_t n = 0
+    cdef void *table = _c_method_table(td, b, state, modname, qual_prefix, fallbacks)
+    if table != NULL:
+        extra[n].slot = Py_tp_methods
+        extra[n].pfunc = table
+        n += 1
+    n += _c_slot_entries(td, b, state, modname, qual_prefix, &extra[n], fallbacks)
+    table = _c_getset_table(td, b, state)
+    if table != NULL:
+        extra[n].slot = Py_tp_getset
+        extra[n].pfunc = table
+        n += 1
+    return n
+
+
+cdef void *_c_method_table(TypeDef td, _Block *b, state, str modname, str qual_prefix,
+                           list fallbacks) except? NULL:
+    """The PyMethodDef array of the C methods that got a trampoline (NULL: none did); a
+    CMethod in ``fallbacks`` for each of the others."""
+    cdef Py_ssize_t k = 0, nm = len(td._c_methods)
     cdef int kind, mode
     cdef void *trampoline
-    cdef PyMethodDef *mdefs = NULL
-    cdef PyGetSetDef *gdefs = NULL
-    cdef _GetSetClosure *c
-    if nm:
-        mdefs = <PyMethodDef *>PyMem_Malloc((nm + 1) * sizeof(PyMethodDef))
-        if mdefs == NULL:
-            raise MemoryError()
-        memset(mdefs, 0, (nm + 1) * sizeof(PyMethodDef))
-        _block_add(b, _CITEM_MEMORY, 0, mdefs)
-        k = 0
-        for name_b, impl, flags, doc_b in td._c_methods:
-            kind, mode, _ = _METH_KINDS[flags]
-            name = name_b.decode()
-            trampoline = _take_trampoline(b, kind, impl, state)
-            if trampoline == NULL:
-                fallbacks.append((name, _make_ccallable(
-                    CMethod, impl, mode, 0, state, name, qual_prefix + name, modname,
-                    doc_b.decode() if doc_b is not None else None)))
-                continue
-            mdefs[k].ml_name = <bytes>name_b
-            mdefs[k].ml_meth = trampoline
-            mdefs[k].ml_flags = flags
-            if doc_b is not None:
-                mdefs[k].ml_doc = <bytes>doc_b
-            k += 1
-        if k:
-            extra[n].slot = Py_tp_methods
-            extra[n].pfunc = mdefs
-            n += 1
+    if not nm:
+        return NULL
+    cdef PyMethodDef *mdefs = <PyMethodDef *>PyMem_Malloc((nm + 1) * sizeof(PyMethodDef))
+    if mdefs == NULL:
+        raise MemoryError()
+    memset(mdefs, 0, (nm + 1) * sizeof(PyMethodDef))
+    _block_add(b, _CITEM_MEMORY, 0, mdefs)
+    for name_b, impl, flags, doc_b in td._c_methods:
+        kind, mode, _ = _METH_KINDS[flags]
+        name = name_b.decode()
+        trampoline = _take_trampoline(b, kind, impl, state)
+        if trampoline == NULL:
+            fallbacks.append((name, _make_ccallable(
+                CMethod, impl, mode, 0, state, name, qual_prefix + name, modname,
+                doc_b.decode() if doc_b is not None else None)))
+            continue
+        mdefs[k].ml_name = <bytes>name_b
+        mdefs[k].ml_meth = trampoline
+        mdefs[k].ml_flags = flags
+        if doc_b is not None:
+            mdefs[k].ml_doc = <bytes>doc_b
+        k += 1
+    return mdefs if k else NULL
+
+
+cdef Py_ssize_t _c_slot_entries(TypeDef td, _Block *b, state, str modname, str qual_prefix,
+                                PyType_Slot *extra, list fallbacks) except -1:
+    """Type slots for the C slots that got a trampoline, into ``extra`` (returns how many);
+    CMethods under the slot's dunders in ``fallbacks`` for the others."""
+    cdef Py_ssize_t n = 0
+    cdef void *trampoline
     for slot, impl in td._c_slots:
         slot_id, kind, adapters = _C_SLOTS[slot]
         trampoline = _take_trampoline(b, kind, impl, state)
@@ -364,34 +294,40 @@ cdef Py_ssize_t _c_members(TypeDef td, _Block *b, state, str modname, str qual_p
         extra[n].slot = slot_id
         extra[n].pfunc = trampoline
         n += 1
-    if ng:
-        gdefs = <PyGetSetDef *>PyMem_Malloc((ng + 1) * sizeof(PyGetSetDef))
-        if gdefs == NULL:
-            raise MemoryError()
-        memset(gdefs, 0, (ng + 1) * sizeof(PyGetSetDef))
-        _block_add(b, _CITEM_MEMORY, 0, gdefs)
-        for k in range(ng):
-            name_b, get, set_, doc_b = td._c_getsets[k]
-            _block_add(b, _CITEM_RESERVED, 0, NULL)     # room first: never leak the closure
-            c = <_GetSetClosure *>PyMem_Malloc(sizeof(_GetSetClosure))
-            if c == NULL:
-                raise MemoryError()
-            c.get = <void *><size_t>get
-            c.set = <void *><size_t>set_
-            c.state = <PyObject *>state
-            Py_INCREF(state)
-            b.citems[b.n_citems - 1].kind = _CITEM_GETSET
-            b.citems[b.n_citems - 1].ptr = c
-            gdefs[k].name = <bytes>name_b
-            gdefs[k].get = <void *>_gs_get
-            gdefs[k].set = <void *>_gs_set if set_ else NULL
-            if doc_b is not None:
-                gdefs[k].doc = <bytes>doc_b
-            gdefs[k].closure = c
-        extra[n].slot = Py_tp_getset
-        extra[n].pfunc = gdefs
-        n += 1
     return n
+
+
+cdef void *_c_getset_table(TypeDef td, _Block *b, state) except? NULL:
+    """The PyGetSetDef array of the C getters/setters (NULL: none), each with a closure
+    holding its state (released by the module instance)."""
+    cdef Py_ssize_t k, ng = len(td._c_getsets)
+    cdef _GetSetClosure *c
+    if not ng:
+        return NULL
+    cdef PyGetSetDef *gdefs = <PyGetSetDef *>PyMem_Malloc((ng + 1) * sizeof(PyGetSetDef))
+    if gdefs == NULL:
+        raise MemoryError()
+    memset(gdefs, 0, (ng + 1) * sizeof(PyGetSetDef))
+    _block_add(b, _CITEM_MEMORY, 0, gdefs)
+    for k in range(ng):
+        name_b, get, set_, doc_b = td._c_getsets[k]
+        _block_add(b, _CITEM_RESERVED, 0, NULL)     # room first: never leak the closure
+        c = <_GetSetClosure *>PyMem_Malloc(sizeof(_GetSetClosure))
+        if c == NULL:
+            raise MemoryError()
+        c.get = <void *><size_t>get
+        c.set = <void *><size_t>set_
+        c.state = <PyObject *>state
+        Py_INCREF(state)
+        b.citems[b.n_citems - 1].kind = _CITEM_GETSET
+        b.citems[b.n_citems - 1].ptr = c
+        gdefs[k].name = <bytes>name_b
+        gdefs[k].get = <void *>_gs_get
+        gdefs[k].set = <void *>_gs_set if set_ else NULL
+        if doc_b is not None:
+            gdefs[k].doc = <bytes>doc_b
+        gdefs[k].closure = c
+    return gdefs
 
 
 def _make_type(TypeDef td, module, str modname, ModuleState state, list objects):
