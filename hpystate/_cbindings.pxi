@@ -244,12 +244,9 @@ cdef inline object _c_call_slot(_CCallable f, PyObject *self, PyObject **args,
                                 Py_ssize_t nargs, PyObject *kwnames):
     """A slot's C semantics from a Python-level call of its dunder (the arguments are
     checked): ``__radd__`` swaps the operands, ``__next__`` turns NULL into StopIteration,
-    int results become bool/int/None, ``__call__``/``__init__`` get an argument tuple."""
+    ``__call__``/``__init__`` get an argument tuple; int results: _c_call_int_slot."""
     cdef PyObject *st = <PyObject *>f._state
     cdef PyObject *r = NULL
-    cdef int ir
-    cdef Py_ssize_t sr
-    cdef Py_hash_t hr
     cdef int mode = f._mode
     if mode == S_UNARY:
         r = (<hps_unary_impl>f._cimpl)(st, self)
@@ -269,56 +266,63 @@ cdef inline object _c_call_slot(_CCallable f, PyObject *self, PyObject **args,
             r = (<hps_ternary_impl>f._cimpl)(st, args[0], self, <PyObject *>third)
     elif mode == S_RICHCMP:
         r = (<hps_richcmp_impl>f._cimpl)(st, self, args[0], f._variant)
-    elif mode == S_INQUIRY:
-        ir = (<hps_inquiry_impl>f._cimpl)(st, self)
-        if ir < 0:
-            return _propagate()
-        return ir != 0
-    elif mode == S_FINALIZE:
-        # As through the trampoline (and as for any C type's tp_finalize reached through
-        # ``obj.__del__()``): the impl's exception is reported as unraisable, not raised.
-        hps_call_finalize(<hps_finalize_impl>f._cimpl, st, self)
-        return None
-    elif mode == S_HASH:
+    elif mode == S_SSIZEARG:
+        r = (<hps_ssizearg_impl>f._cimpl)(st, self,
+                                           PyNumber_AsSsize_t(<object>args[0], IndexError))
+    elif mode == S_CALL:
+        argtuple = tuple([<object>args[i] for i in range(nargs)])
+        kwargs = _kw_tuple_to_dict(args, nargs, kwnames)
+        r = (<hps_ternary_impl>f._cimpl)(st, self, <PyObject *>argtuple,
+                                         <PyObject *>kwargs if kwargs is not None else NULL)
+    else:
+        return _c_call_int_slot(f, self, args, nargs, kwnames)
+    if r == NULL:
+        return _propagate()
+    return _steal(r)
+
+
+cdef object _c_call_int_slot(_CCallable f, PyObject *self, PyObject **args, Py_ssize_t nargs,
+                             PyObject *kwnames):
+    """The slots whose C result is an int: bool for predicates, the number for hash and
+    length, None for the rest; -1 (with an exception) raises."""
+    cdef PyObject *st = <PyObject *>f._state
+    cdef int ir
+    cdef Py_ssize_t sr
+    cdef Py_hash_t hr
+    cdef int mode = f._mode
+    if mode == S_HASH:
         hr = (<hps_hash_impl>f._cimpl)(st, self)
         if hr == -1 and PyErr_Occurred() != NULL:
             return _propagate()
         return hr
-    elif mode == S_LEN:
+    if mode == S_LEN:
         sr = (<hps_len_impl>f._cimpl)(st, self)
         if sr < 0:
             return _propagate()
         return sr
-    elif mode == S_SSIZEARG:
-        sr = PyNumber_AsSsize_t(<object>args[0], IndexError)
-        r = (<hps_ssizearg_impl>f._cimpl)(st, self, sr)
+    if mode == S_FINALIZE:
+        # As through the trampoline (and as for any C type's tp_finalize reached through
+        # ``obj.__del__()``): the impl's exception is reported as unraisable, not raised.
+        hps_call_finalize(<hps_finalize_impl>f._cimpl, st, self)
+        return None
+    if mode == S_INQUIRY:
+        ir = (<hps_inquiry_impl>f._cimpl)(st, self)
     elif mode == S_OBJOBJ:
         ir = (<hps_objobj_impl>f._cimpl)(st, self, args[0])
-        if ir < 0:
-            return _propagate()
-        return ir != 0
     elif mode == S_SETITEM or mode == S_DELITEM:
         ir = (<hps_objobjarg_impl>f._cimpl)(st, self, args[0],
                                              args[1] if mode == S_SETITEM else NULL)
-        if ir < 0:
-            return _propagate()
-        return None
-    elif mode == S_CALL or mode == S_INIT:
+    else:                               # S_INIT
         argtuple = tuple([<object>args[i] for i in range(nargs)])
         kwargs = _kw_tuple_to_dict(args, nargs, kwnames)
-        if mode == S_CALL:
-            r = (<hps_ternary_impl>f._cimpl)(st, self, <PyObject *>argtuple,
-                                             <PyObject *>kwargs if kwargs is not None else NULL)
-        else:
-            ir = (<hps_objobjarg_impl>f._cimpl)(st, self, <PyObject *>argtuple,
-                                                 <PyObject *>kwargs if kwargs is not None
-                                                 else NULL)
-            if ir < 0:
-                return _propagate()
-            return None
-    if r == NULL:
+        ir = (<hps_objobjarg_impl>f._cimpl)(st, self, <PyObject *>argtuple,
+                                             <PyObject *>kwargs if kwargs is not None
+                                             else NULL)
+    if ir < 0:
         return _propagate()
-    return _steal(r)
+    if mode == S_INQUIRY or mode == S_OBJOBJ:
+        return ir != 0
+    return None
 
 
 cdef object _propagate():
