@@ -468,13 +468,6 @@ cdef object _c_module_function(FunctionDef fd, module, _Block *b, state, str mod
     return PyCFunction_NewEx(ml, module, modname)
 
 
-cdef set _type_names(TypeDef tp):
-    names = {attr for attr, _ in tp._members} | set(tp._fields)
-    names.update(n.decode() for n, _, _, _ in tp._c_methods)
-    names.update(n.decode() for n, _, _, _ in tp._c_getsets)
-    return names
-
-
 cdef int add_method(TypeDef tp, str name, void *impl, int flags, str doc=None) except -1:
     """Add method ``name`` implemented in C to a type: ``impl(state, self)``,
     ``impl(state, self, arg)``, ``impl(state, self, args, nargs)`` or
@@ -486,8 +479,7 @@ cdef int add_method(TypeDef tp, str name, void *impl, int flags, str doc=None) e
         if flags not in _METH_KINDS:
             raise ValueError(f"method {tp.name}.{name}: flags must be METH_NOARGS, METH_O, "
                              f"METH_FASTCALL or METH_FASTCALL | METH_KEYWORDS, not {flags:#x}")
-        if name in _type_names(tp):
-            raise ValueError(f"type {tp.name!r}: duplicate member name {name!r}")
+        _claim(tp, (name,), f"C method {name!r}")
         tp._c_methods.append((name.encode(), <size_t>impl, flags, _opt_bytes(doc)))
     return 0
 
@@ -503,18 +495,7 @@ cdef int add_slot(TypeDef tp, str slot, void *impl) except -1:
             close = _difflib.get_close_matches(str(slot), list(_C_SLOTS), n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise ValueError(f"type {tp.name!r}: unknown or unsupported C slot {slot!r}{hint}")
-        for other, _ in tp._c_slots:
-            if other == slot or (_C_SLOTS[other][0] == entry[0]):
-                raise ValueError(f"type {tp.name!r}: slot {slot!r} is already implemented")
-        dunders = {d for d, _, _ in entry[2]}
-        taken = dunders & {attr for attr, _ in tp._members}
-        if taken:
-            raise ValueError(f"type {tp.name!r}: C slot {slot!r} conflicts with Python-level "
-                             f"{', '.join(sorted(taken))}")
-        for other, _ in tp._c_slots:
-            if dunders & {d for d, _, _ in _C_SLOTS[other][2]}:
-                raise ValueError(f"type {tp.name!r}: C slots {other!r} and {slot!r} both "
-                                 f"implement {', '.join(sorted(dunders))}")
+        _claim(tp, [d for d, _, _ in entry[2]], f"C slot {slot!r}")    # the dunders it sets
         tp._c_slots.append((slot, <size_t>impl))
     return 0
 
@@ -526,8 +507,7 @@ cdef int add_getset(TypeDef tp, str name, void *get, void *set, str doc=None) ex
         _check_open(tp.moddef, f"attribute {name!r}")
         _check_impl(get, f"getter {tp.name}.{name}")
         _check_identifier(name, "attribute name")
-        if name in _type_names(tp):
-            raise ValueError(f"type {tp.name!r}: duplicate member name {name!r}")
+        _claim(tp, (name,), f"C attribute {name!r}")
         tp._c_getsets.append((name.encode(), <size_t>get, <size_t>set, _opt_bytes(doc)))
     return 0
 

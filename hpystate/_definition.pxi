@@ -246,7 +246,9 @@ def _parse_type(ModuleDef moddef, cls, str name, base, bint mutable):
     td._add_dict = add_dict
     td._mutable = mutable
     td._doc = ns.get("__doc__")
-    td._members = _parse_members(ns, name, fields)
+    td._claims = {}
+    _claim(td, fields, "__slots__ field")
+    td._members = _parse_members(td, ns)
     td._spec_names = {}
     td._field_names_b = [f.encode() for f in fields]
     td._c_methods = []
@@ -303,15 +305,15 @@ def _parse_fields(slots, str name, base):
     return fields, add_dict
 
 
-def _parse_members(ns, str name, list fields):
+def _parse_members(TypeDef td, ns):
     """[(attribute name, _Member or constant)] of a class body: state-receiving members
     (claimed, so no other type takes them) and constants; plain functions are refused."""
+    cdef str name = td.name
     members = []
-    dunders = set()
     for attr, value in ns.items():
         if attr in _CLASS_MACHINERY:
             continue
-        if attr in fields and isinstance(value, _types.MemberDescriptorType):
+        if attr in td._fields and isinstance(value, _types.MemberDescriptorType):
             continue                    # made by the class statement from __slots__
         if isinstance(value, _Member):
             if value._claimed:
@@ -319,19 +321,15 @@ def _parse_members(ns, str name, list fields):
                                  "type")
             if isinstance(value, _SlotMember):
                 key = value.dunder
-                if key in dunders:
-                    raise ValueError(f"type {name!r}: two implementations of slot {key!r}")
-                dunders.add(key)
+                _claim(td, (key,), f"Python-level slot {key!r}")
             else:
                 key = attr
-            if key in fields:
-                raise ValueError(f"type {name!r}: {key!r} is both a __slots__ field and a "
-                                 "member")
+                _claim(td, (key,), f"Python-level member {key!r}")
             members.append((key, value))
         elif attr in _DUNDERS and (callable(value) or value is None):
             if value is None and attr == "__hash__":
+                _claim(td, (attr,), "__hash__ = None")
                 members.append((attr, None))
-                dunders.add(attr)
                 continue
             raise TypeError(f"type {name!r}: {attr} must be decorated with @hpystate.slot "
                             "(its implementation receives the state first)")
@@ -341,13 +339,39 @@ def _parse_members(ns, str name, list fields):
                             "decorate it with @hpystate.method, @hpystate.classmethod or "
                             "@hpystate.getter so it receives the module state")
         else:
+            _claim(td, (attr,), f"class attribute {attr!r}")
             members.append((attr, value))       # constants, staticmethods, nested classes
     for attr, value in members:
         if isinstance(value, _Member):
             (<object>value)._claimed = True
-    if "__eq__" in dunders and "__hash__" not in dunders:
+    if "__eq__" in td._claims and "__hash__" not in td._claims:
         members.append(("__hash__", None))      # as for a class statement
     return members
+
+
+cdef int _claim(TypeDef td, names, str member) except -1:
+    """Record that ``member`` (a description) defines attributes ``names`` of the type. The
+    one conflict check for every kind of member, Python-level or C-level, fields included:
+    two members that would set one attribute (or one slot) are refused when defined."""
+    for n in names:
+        other = td._claims.get(n)
+        if other is not None:
+            raise ValueError(_conflict(td.name, n, member, other))
+    for n in names:
+        td._claims[n] = member
+    return 0
+
+
+def _conflict(str tname, str attr, str member, str other):
+    if member.startswith("Python-level slot") and other.startswith("Python-level slot"):
+        return f"type {tname!r}: two implementations of slot {attr!r}"
+    if member == other:
+        return f"type {tname!r}: {member} is already implemented"
+    if other == "__slots__ field" or member == "__slots__ field":
+        return f"type {tname!r}: {attr!r} is both a __slots__ field and a member"
+    if member.startswith("C slot") and other.startswith("Python-level"):
+        return f"type {tname!r}: {member} conflicts with Python-level {attr}"
+    return f"type {tname!r}: duplicate member name {attr!r}: {member} and {other} both set it"
 
 
 cdef class _Handle:

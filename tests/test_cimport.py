@@ -270,6 +270,12 @@ def test_bad_registrations_fail_at_definition_time(cext):
         "bad name": (ValueError, "valid Python identifier"),
         "duplicate function": (ValueError, "duplicate name 'f'"),
         "slot twice": (ValueError, "'tp_richcompare' is already implemented"),
+        "method and slot for one dunder": (
+            ValueError, "duplicate member name '__sub__': C slot 'nb_subtract' and C method "
+                        "'__sub__' both set it"),
+        "two slots for one dunder": (
+            ValueError, "duplicate member name '__len__': C slot 'mp_length' and C slot "
+                        "'sq_length' both set it"),
         "after create": (TypeError, "frozen"),
     }
     assert set(errors) == set(expect)

@@ -170,6 +170,17 @@ def test_type_body_checks(d):
             @hpystate.slot("nb_subtract")
             def minus(state, self, o):
                 pass
+    with pytest.raises(ValueError, match="duplicate member name '__add__': Python-level slot "
+                                         "'__add__' and Python-level member '__add__'"):
+        @d.type
+        class F:                        # a method and a slot both setting __add__
+            @hpystate.method
+            def __add__(state, self, o):
+                pass
+
+            @hpystate.slot("nb_add")
+            def plus(state, self, o):
+                pass
     with pytest.raises(ValueError, match="duplicate __slots__ entry 'x'"):
         @d.type
         class E:

@@ -254,6 +254,16 @@ def bad_registrations():
         add_slot(t, "tp_richcompare", <void *>s_rich)
     except Exception as exc:
         out["slot twice"] = exc
+    add_method(t, "__sub__", <void *>m_who, METH_O)
+    try:                                # which one ran would depend on the tables
+        add_slot(t, "nb_subtract", <void *>s_add)
+    except Exception as exc:
+        out["method and slot for one dunder"] = exc
+    try:
+        add_slot(t, "sq_length", <void *>s_len)
+        add_slot(t, "mp_length", <void *>s_len)
+    except Exception as exc:
+        out["two slots for one dunder"] = exc
     d.create()
     try:
         add_method(t, "late", <void *>m_who, METH_NOARGS)
