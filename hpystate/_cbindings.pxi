@@ -434,12 +434,7 @@ cdef int add_function(ModuleDef mod, str name, void *impl, int flags,
     fd.moddef = mod
     fd.name = name
     fd.impl = None
-    fd._cimpl = <size_t>impl
-    fd._cflags = flags
-    fd._cmode = _METH_KINDS[flags][1]
-    fd._cdoc = doc
-    fd._cname_b = name.encode()
-    fd._cdoc_b = _opt_bytes(doc)
+    fd._c = _c_impl(name, impl, flags, doc)
     with cython.critical_section(mod):      # atomic with freezing (ModuleDef._create_module)
         mod._claim_name(name, "function")
         mod._functions.append(fd)
@@ -450,22 +445,27 @@ cdef object _c_module_function(FunctionDef fd, module, _Block *b, state, str mod
     """A C-level module function: a builtin function (``__self__`` is the module) whose
     ``ml_meth`` is a per-binding trampoline, so CPython's builtin-call specializations
     apply; a ``CFunction`` (vectorcall object carrying the state) if the table is full."""
+    cdef _CImpl c = fd._c
     cdef PyMethodDef *ml
-    cdef void *trampoline = _take_trampoline(b, _METH_KINDS[fd._cflags][2], fd._cimpl, state)
+    cdef void *trampoline = _take_trampoline(b, _METH_KINDS[c.flags][2], c.impl, state)
     if trampoline == NULL:
-        return _make_ccallable(CFunction, fd._cimpl, fd._cmode, 0, state, fd.name, fd.name,
-                               modname, fd._cdoc)
+        return _make_ccallable(CFunction, c.impl, c.mode, 0, state, c.name, c.name, modname,
+                               c.doc)
     ml = <PyMethodDef *>PyMem_Malloc(sizeof(PyMethodDef))
     if ml == NULL:
         raise MemoryError()
     _block_add(b, _CITEM_MEMORY, 0, ml)
-    ml.ml_name = fd._cname_b
-    ml.ml_meth = trampoline
-    ml.ml_flags = fd._cflags
-    ml.ml_doc = NULL
-    if fd._cdoc_b is not None:
-        ml.ml_doc = fd._cdoc_b
+    _fill_method_def(ml, c, trampoline)
     return PyCFunction_NewEx(ml, module, modname)
+
+
+cdef inline void _fill_method_def(PyMethodDef *ml, _CImpl c, void *trampoline) noexcept:
+    ml.ml_name = c.name_b
+    ml.ml_meth = trampoline
+    ml.ml_flags = c.flags
+    ml.ml_doc = NULL
+    if c.doc_b is not None:
+        ml.ml_doc = c.doc_b
 
 
 cdef int add_method(TypeDef tp, str name, void *impl, int flags, str doc=None) except -1:
@@ -480,7 +480,7 @@ cdef int add_method(TypeDef tp, str name, void *impl, int flags, str doc=None) e
             raise ValueError(f"method {tp.name}.{name}: flags must be METH_NOARGS, METH_O, "
                              f"METH_FASTCALL or METH_FASTCALL | METH_KEYWORDS, not {flags:#x}")
         _claim(tp, (name,), f"C method {name!r}")
-        tp._c_methods.append((name.encode(), <size_t>impl, flags, _opt_bytes(doc)))
+        tp._c_methods.append(_c_impl(name, impl, flags, doc))
     return 0
 
 

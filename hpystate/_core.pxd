@@ -57,7 +57,6 @@ cdef class ModuleDef:
     cdef object _create_module(self, spec)
     cdef int _check_interpreter(self, str name) except -1
     cdef int _exec_module(self, module) except -1
-    cdef int _init_instance(self, module) except -1
 
 
 cdef class _Handle:
@@ -78,7 +77,7 @@ cdef class TypeDef(_Handle):
     cdef list _field_names_b           # field names as bytes, alive as long as the def
     cdef object _layout                # the shared layout type, made at first instance
     cdef bytes _layout_name
-    cdef list _c_methods               # [(name bytes, impl address, METH_* flags, doc bytes)]
+    cdef list _c_methods               # [_CImpl]
     cdef list _c_slots                 # [(slot name, impl address)]
     cdef list _c_getsets               # [(name bytes, getter address, setter address, doc)]
 

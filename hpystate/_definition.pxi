@@ -417,18 +417,39 @@ cdef class ExceptionDef(_Handle):
 
 
 @cython.final
+@cython.auto_pickle(False)
+cdef class _CImpl:
+    """A C-level function or method of the cimport API: what a PyMethodDef needs (the
+    strings live as long as the definition) and how the fallback calls it."""
+    cdef str name
+    cdef size_t impl            # the C function
+    cdef int flags              # METH_*
+    cdef int mode               # the fallback's _Mode for those flags
+    cdef str doc
+    cdef bytes name_b
+    cdef bytes doc_b
+
+
+cdef _CImpl _c_impl(str name, void *impl, int flags, str doc):
+    cdef _CImpl c = _CImpl.__new__(_CImpl)
+    c.name = name
+    c.impl = <size_t>impl
+    c.flags = flags
+    c.mode = _METH_KINDS[flags][1]
+    c.doc = doc
+    c.name_b = name.encode()
+    c.doc_b = doc.encode() if doc is not None else None
+    return c
+
+
+@cython.final
 cdef class FunctionDef:
     """Handle returned by ``@mod.function``: ``f.of(state)`` is that instance's function; the
     handle still works as a decorator target for documentation, never as the function."""
     cdef readonly ModuleDef moddef
     cdef readonly str name
-    cdef readonly object impl
-    cdef size_t _cimpl          # C implementation (cimport API), or 0
-    cdef int _cflags
-    cdef int _cmode
-    cdef object _cdoc
-    cdef bytes _cname_b         # PyMethodDef strings: live as long as the definition
-    cdef bytes _cdoc_b
+    cdef readonly object impl   # the Python implementation, or None
+    cdef _CImpl _c              # the C implementation (cimport API), or None
 
     def of(self, owner):
         module = (<ModuleState>owner)._module if isinstance(owner, ModuleState) else owner
@@ -713,46 +734,3 @@ cdef class ModuleDef:
 
     cdef int _exec_module(self, module) except -1:
         return PyModule_ExecDef(module, &self._c.moddef)
-
-    cdef int _init_instance(self, module) except -1:
-        cdef _Block *b = <_Block *>PyModule_GetState(<PyObject *>module)
-        if b == NULL:
-            raise SystemError(f"module {module.__name__!r} has no hpystate state block")
-        if b.state != NULL:
-            return 0                    # already initialised (exec_module on reload)
-        modname = module.__name__
-        cdef ModuleState state = self.state.__new__(self.state)
-        state._module = module
-        objects = []
-        Py_INCREF(state)
-        b.state = <PyObject *>state
-        Py_INCREF(self)
-        b.owner = <PyObject *>self
-        Py_INCREF(objects)
-        b.objects = <PyObject *>objects
-        state.__init__()
-        cdef TypeDef td
-        for handle in self._handles:
-            if isinstance(handle, ExceptionDef):
-                obj = _make_exception(<ExceptionDef>handle, modname, objects)
-            else:
-                td = <TypeDef>handle
-                obj = _make_type(td, module, modname, state, objects)
-            objects.append(obj)
-            setattr(module, (<_Handle>handle).name, obj)
-        cdef FunctionDef fd
-        for fd in self._functions:
-            if fd._cimpl:
-                f = _c_module_function(fd, module, b, state, modname)
-            else:
-                f = _make_callable(StateFunction, fd.impl, state, fd.name, fd.name, modname)
-            setattr(module, fd.name, f)
-        for hook in self._exec_hooks:
-            try:
-                hook(state, module)
-            except BaseException as exc:
-                if hasattr(exc, "add_note"):
-                    exc.add_note(f"raised by exec hook {_describe(hook)} of hpystate module "
-                                 f"{modname!r}")
-                raise
-        return 0

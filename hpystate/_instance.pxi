@@ -11,7 +11,53 @@ cdef int _m_exec(object module) except -1:
         owner = <ModuleDef>(<_DefStorage *>d).owner
     else:                                       # a real extension entry (hpystate.build)
         owner = _extension_owner(module, <HpyState_ExtensionDef *>d)
-    return owner._init_instance(module)
+    return _init_instance(owner, module)
+
+
+cdef int _init_instance(ModuleDef d, module) except -1:
+    """Make a fresh instance's state, then its types and exceptions, its functions, and run
+    its exec hooks, in that order (the ``Py_mod_exec`` slot's work)."""
+    cdef _Block *b = <_Block *>PyModule_GetState(<PyObject *>module)
+    if b == NULL:
+        raise SystemError(f"module {module.__name__!r} has no hpystate state block")
+    if b.state != NULL:
+        return 0                    # already initialised (exec_module on reload)
+    modname = module.__name__
+    cdef ModuleState state = d.state.__new__(d.state)
+    state._module = module
+    objects = []
+    Py_INCREF(state)
+    b.state = <PyObject *>state
+    Py_INCREF(d)
+    b.owner = <PyObject *>d
+    Py_INCREF(objects)
+    b.objects = <PyObject *>objects
+    state.__init__()
+    cdef TypeDef td
+    for handle in d._handles:
+        if isinstance(handle, ExceptionDef):
+            obj = _make_exception(<ExceptionDef>handle, modname, objects)
+        else:
+            td = <TypeDef>handle
+            obj = _make_type(td, module, modname, state, objects)
+        objects.append(obj)
+        setattr(module, (<_Handle>handle).name, obj)
+    cdef FunctionDef fd
+    for fd in d._functions:
+        if fd._c is not None:
+            f = _c_module_function(fd, module, b, state, modname)
+        else:
+            f = _make_callable(StateFunction, fd.impl, state, fd.name, fd.name, modname)
+        setattr(module, fd.name, f)
+    for hook in d._exec_hooks:
+        try:
+            hook(state, module)
+        except BaseException as exc:
+            if hasattr(exc, "add_note"):
+                exc.add_note(f"raised by exec hook {_describe(hook)} of hpystate module "
+                             f"{modname!r}")
+            raise
+    return 0
 
 
 cdef int _m_traverse(PyObject *module, visitproc visit, void *arg) noexcept:
@@ -249,8 +295,8 @@ cdef void *_c_method_table(TypeDef td, _Block *b, state, str modname, str qual_p
     """The PyMethodDef array of the C methods that got a trampoline (NULL: none did); a
     CMethod in ``fallbacks`` for each of the others."""
     cdef Py_ssize_t k = 0, nm = len(td._c_methods)
-    cdef int kind, mode
     cdef void *trampoline
+    cdef _CImpl c
     if not nm:
         return NULL
     cdef PyMethodDef *mdefs = <PyMethodDef *>PyMem_Malloc((nm + 1) * sizeof(PyMethodDef))
@@ -258,20 +304,14 @@ cdef void *_c_method_table(TypeDef td, _Block *b, state, str modname, str qual_p
         raise MemoryError()
     memset(mdefs, 0, (nm + 1) * sizeof(PyMethodDef))
     _block_add(b, _CITEM_MEMORY, 0, mdefs)
-    for name_b, impl, flags, doc_b in td._c_methods:
-        kind, mode, _ = _METH_KINDS[flags]
-        name = name_b.decode()
-        trampoline = _take_trampoline(b, kind, impl, state)
+    for c in td._c_methods:
+        trampoline = _take_trampoline(b, _METH_KINDS[c.flags][0], c.impl, state)
         if trampoline == NULL:
-            fallbacks.append((name, _make_ccallable(
-                CMethod, impl, mode, 0, state, name, qual_prefix + name, modname,
-                doc_b.decode() if doc_b is not None else None)))
+            fallbacks.append((c.name, _make_ccallable(
+                CMethod, c.impl, c.mode, 0, state, c.name, qual_prefix + c.name, modname,
+                c.doc)))
             continue
-        mdefs[k].ml_name = <bytes>name_b
-        mdefs[k].ml_meth = trampoline
-        mdefs[k].ml_flags = flags
-        if doc_b is not None:
-            mdefs[k].ml_doc = <bytes>doc_b
+        _fill_method_def(&mdefs[k], c, trampoline)
         k += 1
     return mdefs if k else NULL
 
