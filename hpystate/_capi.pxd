@@ -116,7 +116,7 @@ cdef extern from "hpystate.h":
     int HPYSTATE_CAPI_VERSION
     ctypedef struct HpyState_ExtensionDef:
         PyModuleDef moddef
-        PyObject *owner
+        PyObject *moddef_obj
         PyModuleDef_Slot slots[4]
         const char *target
         int multiple_interpreters

@@ -25,7 +25,7 @@ cdef enum _CItemKind:
 
 ctypedef struct _Block:     # a module instance's PEP 489 state (m_size)
     PyObject *state         # the ModuleState instance
-    PyObject *owner         # the ModuleDef (released only in m_free: it owns the PyModuleDef)
+    PyObject *moddef        # the ModuleDef (released only in m_free: it owns the PyModuleDef)
     PyObject *objects       # list: per-instance types and exceptions, by handle index
     _CItem *citems          # C resources of C-level bindings, released in m_free
     Py_ssize_t n_citems
@@ -33,7 +33,7 @@ ctypedef struct _Block:     # a module instance's PEP 489 state (m_size)
 
 ctypedef struct _DefStorage:
     PyModuleDef moddef      # must stay first: PyModuleDef* -> _DefStorage*
-    PyObject *owner         # borrowed back-pointer to the ModuleDef object
+    PyObject *moddef_obj    # borrowed back-pointer to the ModuleDef object
     PyModuleDef_Slot slots[4]  # exec, multiple interpreters (3.12+), gil (3.13+), end
 
 

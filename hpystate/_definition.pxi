@@ -69,11 +69,11 @@ def _resolve_slot_name(name):
 class _Member:
     """A class-body marker made by one of hpystate's decorators; consumed by ``@mod.type``."""
     kind = "member"
-    _owner = None
+    _class = None                       # the class statement's class, once known
     _claimed = False
 
     def __set_name__(self, owner, name):
-        self._owner = owner
+        self._class = owner
 
     def __get__(self, instance, owner):
         raise TypeError(self._unclaimed_message())
@@ -82,7 +82,7 @@ class _Member:
         raise TypeError(self._unclaimed_message())
 
     def _unclaimed_message(self):
-        where = f"class {self._owner.__qualname__}" if self._owner is not None else "its class"
+        where = f"class {self._class.__qualname__}" if self._class is not None else "its class"
         return (f"@hpystate.{self.kind} {_describe(self.impl)} is not registered: decorate "
                 f"{where} with @<ModuleDef>.type")
 
@@ -476,7 +476,7 @@ cdef _Block *_block_of(object module, ModuleDef expected) except? NULL:
     if d == NULL or d.m_free != <void *>_m_free:
         return NULL
     cdef _Block *b = <_Block *>PyModule_GetState(<PyObject *>module)
-    if expected is not None and (b == NULL or b.owner != <PyObject *>expected):
+    if expected is not None and (b == NULL or b.moddef != <PyObject *>expected):
         return NULL
     return b
 
@@ -589,7 +589,7 @@ cdef class ModuleDef:
         self._doc_b = doc.encode() if doc is not None else None
         memset(&self._c, 0, sizeof(_DefStorage))
         hps_moddef_base_init(&self._c.moddef)
-        self._c.owner = <PyObject *>self
+        self._c.moddef_obj = <PyObject *>self
         self._c.moddef.m_name = self._name_b
         if self._doc_b is not None:
             self._c.moddef.m_doc = self._doc_b

@@ -110,7 +110,7 @@ def unregister(fullname):
 # slot (``_m_exec``) resolves the target in the importing interpreter.
 
 cdef int _extension_complete(HpyState_ExtensionDef *x) except -1:
-    if x.owner != NULL or x.target == NULL or not 0 <= x.multiple_interpreters <= 2:
+    if x.moddef_obj != NULL or x.target == NULL or not 0 <= x.multiple_interpreters <= 2:
         raise SystemError("hpystate: malformed extension definition")
     hps_lock()                          # several interpreters may import it at once
     if x.moddef.m_slots == NULL:
@@ -138,7 +138,7 @@ cdef void *_extension_export(HpyState_ExtensionDef *x) except NULL:
     return hps_export_slots(x)
 
 
-cdef ModuleDef _extension_owner(object module, HpyState_ExtensionDef *x):
+cdef ModuleDef _extension_moddef(object module, HpyState_ExtensionDef *x):
     """The ModuleDef behind extension module ``module``, in the current interpreter."""
     cdef str name = x.moddef.m_name.decode("utf-8")
     cdef str target = x.target.decode("utf-8")

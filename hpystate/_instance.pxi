@@ -6,12 +6,12 @@ cdef int _m_exec(object module) except -1:
     cdef PyModuleDef *d = hps_module_def(<PyObject *>module)
     if d == NULL:
         raise SystemError("hpystate exec slot called on a module without a definition")
-    cdef ModuleDef owner
-    if (<_DefStorage *>d).owner != NULL:        # a ModuleDef's own PyModuleDef
-        owner = <ModuleDef>(<_DefStorage *>d).owner
+    cdef ModuleDef moddef
+    if (<_DefStorage *>d).moddef_obj != NULL:   # a ModuleDef's own PyModuleDef
+        moddef = <ModuleDef>(<_DefStorage *>d).moddef_obj
     else:                                       # a real extension entry (hpystate.build)
-        owner = _extension_owner(module, <HpyState_ExtensionDef *>d)
-    return _init_instance(owner, module)
+        moddef = _extension_moddef(module, <HpyState_ExtensionDef *>d)
+    return _init_instance(moddef, module)
 
 
 cdef int _init_instance(ModuleDef d, module) except -1:
@@ -29,7 +29,7 @@ cdef int _init_instance(ModuleDef d, module) except -1:
     Py_INCREF(state)
     b.state = <PyObject *>state
     Py_INCREF(d)
-    b.owner = <PyObject *>d
+    b.moddef = <PyObject *>d
     Py_INCREF(objects)
     b.objects = <PyObject *>objects
     state.__init__()
@@ -69,8 +69,8 @@ cdef int _m_traverse(PyObject *module, visitproc visit, void *arg) noexcept:
         r = visit(b.state, arg)
         if r:
             return r
-    if b.owner != NULL:
-        r = visit(b.owner, arg)
+    if b.moddef != NULL:
+        r = visit(b.moddef, arg)
         if r:
             return r
     if b.objects != NULL:
@@ -81,7 +81,7 @@ cdef int _m_traverse(PyObject *module, visitproc visit, void *arg) noexcept:
 
 
 cdef int _m_clear(PyObject *module) noexcept:
-    # The owner (ModuleDef) is kept until m_free: module_traverse still reads the
+    # The ModuleDef is kept until m_free: module_traverse still reads the
     # PyModuleDef it owns while the module object exists.
     cdef _Block *b = <_Block *>PyModule_GetState(module)
     cdef PyObject *tmp
@@ -105,8 +105,8 @@ cdef void _m_free(void *module) noexcept:
     # Trampoline entries and C arrays of C-level bindings: only now, when no type of this
     # instance can exist any more (each holds the module).
     _block_free_c(b)
-    tmp = b.owner
-    b.owner = NULL
+    tmp = b.moddef
+    b.moddef = NULL
     Py_XDECREF(tmp)     # may free the ModuleDef and its PyModuleDef: module_dealloc is done
                         # with md_def by now
 
@@ -397,26 +397,32 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
         PyMem_Free(extra)
     if td._doc is None:
         cls.__doc__ = None
-    for attr, value in fallbacks:
-        setattr(cls, attr, value)
-    for attr, value in td._members:
-        if isinstance(value, _PropertyMember):
-            value = _make_property(value, state, attr, qual_prefix + attr, modname)
-        elif isinstance(value, _ClassMethodMember):
-            value = _builtins.classmethod(_make_callable(
-                StateMethod, value.impl, state, attr, qual_prefix + attr, modname))
-        elif isinstance(value, _StaticMethodMember) or (
-                isinstance(value, _SlotMember) and attr == "__new__"):
-            value = _builtins.staticmethod(_make_callable(
-                StateFunction, value.impl, state, attr, qual_prefix + attr, modname))
-        elif isinstance(value, (_MethodMember, _SlotMember)):
-            value = _make_callable(StateMethod, value.impl, state, attr, qual_prefix + attr,
-                                   modname)
-        # type.__setattr__ lets CPython install its slot dispatcher for dunders.
+    # One loop installs every member that is an attribute rather than part of the spec:
+    # the C-level ones whose table was full, then the Python-level ones. type.__setattr__
+    # lets CPython install its slot dispatcher for dunders.
+    for attr, value in fallbacks + [(a, _python_member(v, state, a, qual_prefix + a, modname))
+                                    for a, v in td._members]:
         setattr(cls, attr, value)
     if not td._mutable:
         _freeze(cls)
     return cls
+
+
+cdef object _python_member(value, state, str attr, str qualname, str modname):
+    """What a class-body entry becomes on one instance's type: a binding of ``state`` for
+    the state-receiving markers, the value itself for constants."""
+    if isinstance(value, _PropertyMember):
+        return _make_property(value, state, attr, qualname, modname)
+    if isinstance(value, _ClassMethodMember):
+        return _builtins.classmethod(_make_callable(
+            StateMethod, value.impl, state, attr, qualname, modname))
+    if isinstance(value, _StaticMethodMember) or (
+            isinstance(value, _SlotMember) and attr == "__new__"):
+        return _builtins.staticmethod(_make_callable(
+            StateFunction, value.impl, state, attr, qualname, modname))
+    if isinstance(value, (_MethodMember, _SlotMember)):
+        return _make_callable(StateMethod, value.impl, state, attr, qualname, modname)
+    return value
 
 
 cdef StateProperty _make_property(m, state, str name, str qualname,

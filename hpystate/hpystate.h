@@ -40,7 +40,7 @@
 
 typedef struct HpyState_ExtensionDef {
     PyModuleDef moddef;            /* filled in by hpystate: first, see hpystate/_core.pxd */
-    PyObject *owner;               /* always NULL: marks a definition found through `target` */
+    PyObject *moddef_obj;          /* always NULL: the ModuleDef is found through `target` */
     PyModuleDef_Slot slots[4];
     const char *target;            /* "package.module:attribute" of the hpystate.ModuleDef */
     int multiple_interpreters;     /* HPYSTATE_OWN_GIL, ... */
