@@ -49,7 +49,7 @@ static PyObject *hps_pending_error(void) {
 }
 /* ModuleState's tp_new. Cython's own allocates with tp_alloc directly; on 3.11/3.12
    that skips the managed-dict initialisation object.__new__ does, so attribute access
-   on a Python-class state (``state.count``) was never specialised (3x slower). This
+   on a Python-class state (``state.count``) was never specialised. This
    allocates through object.__new__ (no argument check: args are not passed on) and
    then does what Cython's tp_new does for ModuleState's own fields: ``_module`` (the
    first field, checked by hps_state_install) starts as None; the weak-reference list

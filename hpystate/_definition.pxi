@@ -495,12 +495,13 @@ _MULTIPLE_INTERPRETERS = {"no": 0, "shared_gil": 1, "own_gil": 2}
 _MULTIPLE_INTERPRETERS_NAMES = {v: k for k, v in _MULTIPLE_INTERPRETERS.items()}
 
 
-cdef void _fill_slots(PyModuleDef_Slot *slots, void *exec_, size_t multiple_interpreters,
-                      bint gil_used) noexcept:
-    """exec, then the declarations this CPython knows, then the terminator (4 entries).
-    ``multiple_interpreters``: a value of _MULTIPLE_INTERPRETERS. No Python code: it runs
-    under hps_lock for extension definitions."""
-    memset(slots, 0, 4 * sizeof(PyModuleDef_Slot))
+cdef void _fill_module_slots(PyModuleDef_Slot *slots, size_t size, void *exec_,
+                             size_t multiple_interpreters, bint gil_used) noexcept:
+    """The module-definition slots, into an array of ``size`` (at least 4): exec, then the
+    declarations this CPython knows, then the terminator. ``multiple_interpreters``: a value
+    of _MULTIPLE_INTERPRETERS. No Python code: it runs under hps_lock for extension
+    definitions."""
+    memset(slots, 0, size * sizeof(PyModuleDef_Slot))
     slots[0].slot = Py_mod_exec
     slots[0].value = exec_
     cdef int n = 1
@@ -598,8 +599,9 @@ cdef class ModuleDef:
         self._c.moddef.m_traverse = <void *>_m_traverse
         self._c.moddef.m_clear = <void *>_m_clear
         self._c.moddef.m_free = <void *>_m_free
-        _fill_slots(self._c.slots, <void *>_m_exec, _MULTIPLE_INTERPRETERS[multiple_interpreters],
-                    gil_used)
+        _fill_module_slots(self._c.slots, sizeof(self._c.slots) // sizeof(PyModuleDef_Slot),
+                           <void *>_m_exec, _MULTIPLE_INTERPRETERS[multiple_interpreters],
+                           gil_used)
 
     def __repr__(self):
         return f"<hpystate ModuleDef {self.name!r}>"

@@ -118,8 +118,9 @@ cdef int _extension_complete(HpyState_ExtensionDef *x) except -1:
         x.moddef.m_traverse = <void *>_m_traverse
         x.moddef.m_clear = <void *>_m_clear
         x.moddef.m_free = <void *>_m_free
-        _fill_slots(x.slots, <void *>hps_extension_exec, <size_t>x.multiple_interpreters,
-                    x.gil_used != 0)
+        _fill_module_slots(x.slots, sizeof(x.slots) // sizeof(PyModuleDef_Slot),
+                           <void *>hps_extension_exec, <size_t>x.multiple_interpreters,
+                           x.gil_used != 0)
         x.moddef.m_slots = x.slots
         hps_prepare_export(x)
         hps_ext_def_add(x)

@@ -70,9 +70,7 @@ def entry_source(name, target, *, multiple_interpreters="own_gil", gil_used=True
             f"{int(gil_used)});\n\n"
             f"PyMODINIT_FUNC\nPyInit_{short}(void)\n{{\n"
             f"    return HpyState_ModuleInit(&def);\n}}\n\n"
-            f"#if HPYSTATE_HAVE_MODEXPORT    /* PEP 793, CPython 3.15+: preferred to PyInit */\n"
-            f"PyMODEXPORT_FUNC\nPyModExport_{short}(void)\n{{\n"
-            f"    return HpyState_ModuleExport(&def);\n}}\n#endif\n")
+            f"HPYSTATE_MODEXPORT({short}, def)    /* PEP 793, 3.15+: preferred to PyInit */\n")
 
 
 def extension(name, target, *, multiple_interpreters="own_gil", gil_used=True, **kwargs):

@@ -6,9 +6,7 @@
  *     static HpyState_ExtensionDef def = HPYSTATE_EXTENSION_DEF(
  *         "pkg.mod", "pkg._impl:moddef", HPYSTATE_OWN_GIL, 1);
  *     PyMODINIT_FUNC PyInit_mod(void) { return HpyState_ModuleInit(&def); }
- *     #if HPYSTATE_HAVE_MODEXPORT
- *     PyMODEXPORT_FUNC PyModExport_mod(void) { return HpyState_ModuleExport(&def); }
- *     #endif
+ *     HPYSTATE_MODEXPORT(mod, def)
  *
  * The definition is a process-wide static PyModuleDef (PEP 489 multi-phase) whose slots and
  * callbacks are hpystate's. CPython may run PyInit_mod in another interpreter than the one
@@ -95,6 +93,12 @@ HpyState_ModuleExport(HpyState_ExtensionDef *def)
     HpyState_CAPI *api = HpyState_ImportCAPI(def->moddef.m_name);
     return api == NULL ? NULL : (PySlot *)api->extension_export(def);
 }
+
+/* PyModExport_<SHORT> for the entry DEF (3.15+; nothing on older interpreters). */
+#define HPYSTATE_MODEXPORT(SHORT, DEF) \
+    PyMODEXPORT_FUNC PyModExport_##SHORT(void) { return HpyState_ModuleExport(&(DEF)); }
+#else
+#define HPYSTATE_MODEXPORT(SHORT, DEF)
 #endif
 
 #endif /* HPYSTATE_H */
