@@ -397,12 +397,13 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
         PyMem_Free(extra)
     if td._doc is None:
         cls.__doc__ = None
-    # One loop installs every member that is an attribute rather than part of the spec:
-    # the C-level ones whose table was full, then the Python-level ones. type.__setattr__
-    # lets CPython install its slot dispatcher for dunders.
-    for attr, value in fallbacks + [(a, _python_member(v, state, a, qual_prefix + a, modname))
-                                    for a, v in td._members]:
+    # The members that are attributes rather than part of the spec: the C-level ones whose
+    # table was full, then the Python-level ones (no list built: creation is a measured cost).
+    # type.__setattr__ lets CPython install its slot dispatcher for dunders.
+    for attr, value in fallbacks:
         setattr(cls, attr, value)
+    for attr, value in td._members:
+        setattr(cls, attr, _python_member(value, state, attr, qual_prefix + attr, modname))
     if not td._mutable:
         _freeze(cls)
     return cls
