@@ -161,18 +161,14 @@ static inline void hps_enable_deferred_refcount(PyObject *op) {
 /* Extension entries that hpystate completed, in a list that is only ever prepended to
    (entries are static data of loaded extensions, never freed). On 3.15 a module made by
    PyModExport has no PyModuleDef: its token (the entry) is looked up here, so nothing ever
-   reads through a foreign module's token. Guarded by hps_lock (in _capi.pxd). */
-static HpyState_ExtensionDef *hps_ext_defs = NULL;
+   reads through a foreign module's token. Writers hold hps_lock (each entry is added once,
+   when hpystate completes it); readers take no lock, so the head is published with release
+   after the entry's ``next`` is set. */
+static HpyState_ExtensionDef *_Atomic hps_ext_defs = NULL;
 
 static void hps_ext_def_add(HpyState_ExtensionDef *x) {
-    HpyState_ExtensionDef *p;
-    for (p = hps_ext_defs; p != NULL; p = p->next) {
-        if (p == x) {
-            return;
-        }
-    }
-    x->next = hps_ext_defs;
-    hps_ext_defs = x;
+    x->next = atomic_load_explicit(&hps_ext_defs, memory_order_relaxed);
+    atomic_store_explicit(&hps_ext_defs, x, memory_order_release);
 }
 
 /* The PyModuleDef-shaped definition behind a module: its PyModuleDef (any CPython), else on
@@ -191,7 +187,8 @@ static PyModuleDef *hps_module_def(PyObject *module) {
         PyErr_Clear();
         return NULL;
     }
-    for (HpyState_ExtensionDef *p = hps_ext_defs; p != NULL; p = p->next) {
+    HpyState_ExtensionDef *p = atomic_load_explicit(&hps_ext_defs, memory_order_acquire);
+    for (; p != NULL; p = p->next) {
         if ((void *)p == token) {
             return &p->moddef;
         }

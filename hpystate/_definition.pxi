@@ -438,7 +438,7 @@ cdef _CImpl _c_impl(str name, void *impl, int flags, str doc):
     c.mode = _METH_KINDS[flags][1]
     c.doc = doc
     c.name_b = name.encode()
-    c.doc_b = doc.encode() if doc is not None else None
+    c.doc_b = _opt_bytes(doc)
     return c
 
 
@@ -519,8 +519,9 @@ cdef int _require_gil(str name) except -1:
     needs it (``Py_mod_gil``), but only there; instances made by ``create()`` or a
     ``register()`` import get the same treatment by loading a module that needs the GIL
     once per interpreter (the GIL then stays on in that interpreter, as it does after
-    CPython's loader enabled it). PYTHON_GIL=0 / -X gil=0 keeps it off, as for CPython."""
-    if not HPS_FREE_THREADED or _sys.flags.gil == 0:
+    CPython's loader enabled it). PYTHON_GIL=0 / -X gil=0 keeps it off, as for CPython.
+    Called on free-threaded builds only."""
+    if _sys.flags.gil == 0:
         return 0
     was_enabled = _sys._is_gil_enabled()
     with _warnings.catch_warnings():       # CPython's warning would name the helper module
@@ -587,7 +588,7 @@ cdef class ModuleDef:
         self._exec_hooks = []
         self._names = set()
         self._name_b = name.encode()
-        self._doc_b = doc.encode() if doc is not None else None
+        self._doc_b = _opt_bytes(doc)
         memset(&self._c, 0, sizeof(_DefStorage))
         hps_moddef_base_init(&self._c.moddef)
         self._c.moddef_obj = <PyObject *>self
@@ -721,7 +722,7 @@ cdef class ModuleDef:
         # member added before this point is in every instance and none can be added after.
         with cython.critical_section(self):
             self._frozen = True
-        if self.gil_used:
+        if HPS_FREE_THREADED and self.gil_used:
             _require_gil(spec.name)
         return PyModule_FromDefAndSpec(&self._c.moddef, spec)
 
