@@ -40,6 +40,25 @@ static void hps_lock(void) {
 static void hps_unlock(void) {
     atomic_flag_clear_explicit(&hps_table_lock, memory_order_release);
 }
+/* The index an sq_item implementation gets for ``obj[key]`` or ``__getitem__(key)``:
+   a negative index counts from the end when the type has a length, as PySequence_GetItem
+   and CPython's __getitem__ wrapper do on the trampoline path (-1 with an exception set
+   on error; -1 without one is an index). */
+static Py_ssize_t hps_sequence_index(PyObject *self, PyObject *key) {
+    Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
+    if (i == -1 && PyErr_Occurred())
+        return -1;
+    if (i < 0) {
+        PySequenceMethods *sq = Py_TYPE(self)->tp_as_sequence;
+        if (sq != NULL && sq->sq_length != NULL) {
+            Py_ssize_t n = sq->sq_length(self);
+            if (n < 0)
+                return -1;
+            i += n;
+        }
+    }
+    return i;
+}
 /* Cython re-raises the exception a C implementation left set through this. */
 static PyObject *hps_pending_error(void) {
     if (!PyErr_Occurred())

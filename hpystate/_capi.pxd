@@ -43,6 +43,8 @@ cdef extern from "_capi.h":
     void *PyMem_Realloc(void *, size_t)
     void PyMem_Free(void *)
     void PyType_Modified(PyTypeObject_ *)
+    void PyObject_GC_UnTrack(void *)
+    Py_ssize_t hps_sequence_index(PyObject *self, PyObject *key) except? -1
     PyObject *PyType_GetModule(PyTypeObject_ *type) except NULL   # borrowed
     object PyMethod_New(object func, object self)
 

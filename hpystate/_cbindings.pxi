@@ -90,6 +90,19 @@ cdef int _block_add(_Block *b, int kind, int index, void *ptr) except -1:
     return 0
 
 
+cdef void *_block_alloc(_Block *b, size_t size) except NULL:
+    """Zeroed memory owned by the module instance (freed in m_free). Room in the block is
+    taken first, so the memory is never without a record."""
+    _block_add(b, _CITEM_RESERVED, 0, NULL)
+    cdef void *p = PyMem_Malloc(size)
+    if p == NULL:
+        raise MemoryError()
+    memset(p, 0, size)
+    b.citems[b.n_citems - 1].kind = _CITEM_MEMORY
+    b.citems[b.n_citems - 1].ptr = p
+    return p
+
+
 cdef void *_take_trampoline(_Block *b, int kind, size_t impl, state) except? NULL:
     """The trampoline of a fresh entry of ``kind`` for ``impl`` and ``state``, recorded in
     the instance's block; NULL when the table is full (the caller installs a fallback).
@@ -141,11 +154,8 @@ cdef void _block_free_c(_Block *b) noexcept:
 
 # -- calling C implementations from Python (module functions and fallbacks) --------------------
 
-cdef enum _Mode:
-    M_NOARGS, M_O, M_FASTCALL, M_FASTCALL_KW           # module functions / methods
-    S_UNARY, S_ITERNEXT, S_BINARY_L, S_BINARY_R, S_TERNARY_L, S_TERNARY_R, S_RICHCMP
-    S_INQUIRY, S_HASH, S_LEN, S_SSIZEARG, S_OBJOBJ, S_SETITEM, S_DELITEM, S_CALL, S_INIT
-    S_FINALIZE
+# The fallback's modes (M_* for METH_* conventions, then S_* for slots) are generated from
+# the slot table into _slot_table.pxd.
 
 
 cdef class _CCallable(_VectorcallBinding):
@@ -187,7 +197,7 @@ cdef object _c_call(_CCallable f, PyObject **args, Py_ssize_t nargs, PyObject *k
         args += 1
         nargs -= 1
     _c_check_args(f, f._mode, nargs, kwnames)
-    if f._mode <= M_FASTCALL_KW:                # the METH_* modes come first in _Mode
+    if f._mode <= M_FASTCALL_KW:                # the METH_* modes come first
         return _c_call_function(f, self, args, nargs, kwnames)
     return _c_call_slot(f, self, args, nargs, kwnames)
 
@@ -267,8 +277,7 @@ cdef inline object _c_call_slot(_CCallable f, PyObject *self, PyObject **args,
     elif mode == S_RICHCMP:
         r = (<hps_richcmp_impl>f._cimpl)(st, self, args[0], f._variant)
     elif mode == S_SSIZEARG:
-        r = (<hps_ssizearg_impl>f._cimpl)(st, self,
-                                           PyNumber_AsSsize_t(<object>args[0], IndexError))
+        r = (<hps_ssizearg_impl>f._cimpl)(st, self, hps_sequence_index(self, args[0]))
     elif mode == S_CALL:
         argtuple = tuple([<object>args[i] for i in range(nargs)])
         kwargs = _kw_tuple_to_dict(args, nargs, kwnames)
@@ -312,12 +321,14 @@ cdef object _c_call_int_slot(_CCallable f, PyObject *self, PyObject **args, Py_s
     elif mode == S_SETITEM or mode == S_DELITEM:
         ir = (<hps_objobjarg_impl>f._cimpl)(st, self, args[0],
                                              args[1] if mode == S_SETITEM else NULL)
-    else:                               # S_INIT
+    elif mode == S_INIT:
         argtuple = tuple([<object>args[i] for i in range(nargs)])
         kwargs = _kw_tuple_to_dict(args, nargs, kwnames)
         ir = (<hps_objobjarg_impl>f._cimpl)(st, self, <PyObject *>argtuple,
                                              <PyObject *>kwargs if kwargs is not None
                                              else NULL)
+    else:
+        raise SystemError(f"hpystate: no dispatch for fallback mode {mode}")
     if ir < 0:
         return _propagate()
     if mode == S_INQUIRY or mode == S_OBJOBJ:
@@ -434,7 +445,7 @@ cdef int add_function(ModuleDef mod, str name, void *impl, int flags,
     fd.moddef = mod
     fd.name = name
     fd.impl = None
-    fd._c = _c_impl(name, impl, flags, doc)
+    fd._c = _c_callable_impl(name, impl, flags, doc, False)
     with cython.critical_section(mod):      # atomic with freezing (ModuleDef._create_module)
         mod._claim_name(name, "function")
         mod._functions.append(fd)
@@ -447,14 +458,11 @@ cdef object _c_module_function(FunctionDef fd, module, _Block *b, state, str mod
     apply; a ``CFunction`` (vectorcall object carrying the state) if the table is full."""
     cdef _CImpl c = fd._c
     cdef PyMethodDef *ml
-    cdef void *trampoline = _take_trampoline(b, _METH_KINDS[c.flags][2], c.impl, state)
+    cdef void *trampoline = _take_trampoline(b, c.kind, c.impl, state)
     if trampoline == NULL:
         return _make_ccallable(CFunction, c.impl, c.mode, 0, state, c.name, c.name, modname,
                                c.doc)
-    ml = <PyMethodDef *>PyMem_Malloc(sizeof(PyMethodDef))
-    if ml == NULL:
-        raise MemoryError()
-    _block_add(b, _CITEM_MEMORY, 0, ml)
+    ml = <PyMethodDef *>_block_alloc(b, sizeof(PyMethodDef))
     _fill_method_def(ml, c, trampoline)
     return PyCFunction_NewEx(ml, module, modname)
 
@@ -479,14 +487,16 @@ cdef int add_method(TypeDef tp, str name, void *impl, int flags, str doc=None) e
         if flags not in _METH_KINDS:
             raise ValueError(f"method {tp.name}.{name}: flags must be METH_NOARGS, METH_O, "
                              f"METH_FASTCALL or METH_FASTCALL | METH_KEYWORDS, not {flags:#x}")
-        _claim(tp, (name,), f"C method {name!r}")
-        tp._c_methods.append(_c_impl(name, impl, flags, doc))
+        _add_member(tp, name, _MK_C_METHOD, None, _c_callable_impl(name, impl, flags, doc, True),
+                    (name,),
+                    f"C method {name!r}")
     return 0
 
 
 cdef int add_slot(TypeDef tp, str slot, void *impl) except -1:
     """Implement type slot ``slot`` (a C slot name such as ``"nb_add"``) in C, with the
     slot's own C semantics and ``state`` first (see docs/cimport.md for the signatures)."""
+    cdef _CImpl c
     with cython.critical_section(tp.moddef):    # atomic with freezing
         _check_open(tp.moddef, f"slot {slot!r}")
         _check_impl(impl, f"slot {tp.name}.{slot}")
@@ -495,8 +505,10 @@ cdef int add_slot(TypeDef tp, str slot, void *impl) except -1:
             close = _difflib.get_close_matches(str(slot), list(_C_SLOTS), n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise ValueError(f"type {tp.name!r}: unknown or unsupported C slot {slot!r}{hint}")
-        _claim(tp, [d for d, _, _ in entry[2]], f"C slot {slot!r}")    # the dunders it sets
-        tp._c_slots.append((slot, <size_t>impl))
+        c = _c_impl(slot, impl, None)
+        c.slot_id, c.kind, c.adapters = entry
+        _add_member(tp, slot, _MK_C_SLOT, None, c, [d for d, _, _ in c.adapters],
+                    f"C slot {slot!r}")     # claims the dunders it sets
     return 0
 
 
@@ -507,9 +519,15 @@ cdef int add_getset(TypeDef tp, str name, void *get, void *set, str doc=None) ex
         _check_open(tp.moddef, f"attribute {name!r}")
         _check_impl(get, f"getter {tp.name}.{name}")
         _check_identifier(name, "attribute name")
-        _claim(tp, (name,), f"C attribute {name!r}")
-        tp._c_getsets.append((name.encode(), <size_t>get, <size_t>set, _opt_bytes(doc)))
+        _add_member(tp, name, _MK_C_GETSET, None, _c_getset_impl(name, get, set, doc),
+                    (name,), f"C attribute {name!r}")
     return 0
+
+
+cdef _CImpl _c_getset_impl(str name, void *get, void *set, str doc):
+    cdef _CImpl c = _c_impl(name, get, doc)
+    c.setter = <size_t>set
+    return c
 
 
 # noexcept: the impl's result (NULL or -1 with an exception set) passes straight through to

@@ -71,15 +71,15 @@ cdef class TypeDef(_Handle):
     cdef bint _add_dict
     cdef bint _mutable
     cdef object _doc
-    cdef list _members                 # [(attribute name, _Member or constant)]
+    cdef list _members                 # [_MemberDef], Python- and C-level, definition order
     cdef dict _claims                  # attribute name -> the member defining it (_claim)
     cdef dict _spec_names              # module name -> bytes (tp_name storage on 3.10)
     cdef list _field_names_b           # field names as bytes, alive as long as the def
     cdef object _layout                # the shared layout type, made at first instance
     cdef bytes _layout_name
-    cdef list _c_methods               # [_CImpl]
-    cdef list _c_slots                 # [(slot name, impl address)]
-    cdef list _c_getsets               # [(name bytes, getter address, setter address, doc)]
+    cdef Py_ssize_t _n_c_methods       # C-level members in _members, by kind
+    cdef Py_ssize_t _n_c_slots
+    cdef Py_ssize_t _n_c_getsets
 
 
 # --- C-level registration (the cimport API; see hpystate/state.pxd) ---------------------

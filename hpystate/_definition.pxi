@@ -248,12 +248,10 @@ def _parse_type(ModuleDef moddef, cls, str name, base, bint mutable):
     td._doc = ns.get("__doc__")
     td._claims = {}
     _claim(td, fields, "__slots__ field")
-    td._members = _parse_members(td, ns)
+    td._members = []
+    _parse_members(td, ns)
     td._spec_names = {}
     td._field_names_b = [f.encode() for f in fields]
-    td._c_methods = []
-    td._c_slots = []
-    td._c_getsets = []
     return td
 
 
@@ -306,10 +304,9 @@ def _parse_fields(slots, str name, base):
 
 
 def _parse_members(TypeDef td, ns):
-    """[(attribute name, _Member or constant)] of a class body: state-receiving members
-    (claimed, so no other type takes them) and constants; plain functions are refused."""
+    """Register a class body's members on ``td``: state-receiving markers (claimed, so no
+    other type takes them) and constants; plain functions are refused."""
     cdef str name = td.name
-    members = []
     for attr, value in ns.items():
         if attr in _CLASS_MACHINERY:
             continue
@@ -319,17 +316,14 @@ def _parse_members(TypeDef td, ns):
             if value._claimed:
                 raise ValueError(f"type {name!r}: {attr!r} is already registered on another "
                                  "type")
-            if isinstance(value, _SlotMember):
-                key = value.dunder
-                _claim(td, (key,), f"Python-level slot {key!r}")
-            else:
-                key = attr
-                _claim(td, (key,), f"Python-level member {key!r}")
-            members.append((key, value))
+            _add_python_member(td, attr, value)
         elif attr in _DUNDERS and (callable(value) or value is None):
             if value is None and attr == "__hash__":
-                _claim(td, (attr,), "__hash__ = None")
-                members.append((attr, None))
+                # A class statement sets __hash__ = None itself where the body defines
+                # __eq__ and no __hash__: that one is implicit (a C tp_hash replaces it).
+                what = _IMPLICIT_HASH if "__eq__" in ns else "__hash__ = None"
+                if td._claims.get(attr) != _IMPLICIT_HASH:
+                    _add_member(td, attr, _MK_VALUE, None, None, (attr,), what)
                 continue
             raise TypeError(f"type {name!r}: {attr} must be decorated with @hpystate.slot "
                             "(its implementation receives the state first)")
@@ -338,15 +332,87 @@ def _parse_members(TypeDef td, ns):
             raise TypeError(f"type {name!r}: {attr!r} is a plain {type(value).__name__}; "
                             "decorate it with @hpystate.method, @hpystate.classmethod or "
                             "@hpystate.getter so it receives the module state")
-        else:
-            _claim(td, (attr,), f"class attribute {attr!r}")
-            members.append((attr, value))       # constants, staticmethods, nested classes
-    for attr, value in members:
-        if isinstance(value, _Member):
-            (<object>value)._claimed = True
-    if "__eq__" in td._claims and "__hash__" not in td._claims:
-        members.append(("__hash__", None))      # as for a class statement
-    return members
+        else:                           # constants, staticmethods, nested classes
+            _add_member(td, attr, _MK_VALUE, value, None, (attr,), f"class attribute {attr!r}")
+    cdef _MemberDef m
+    for m in td._members:
+        if isinstance(m.value, _Member):
+            (<object>m.value)._claimed = True
+
+
+cdef int _add_python_member(TypeDef td, str attr, value) except -1:
+    """A class-body marker as a member: its kind is decided here, once per definition."""
+    if isinstance(value, _SlotMember):
+        key = value.dunder
+        kind = _MK_STATICMETHOD if key == "__new__" else _MK_METHOD
+        return _add_member(td, key, kind, value, None, (key,), f"Python-level slot {key!r}")
+    if isinstance(value, _PropertyMember):
+        kind = _MK_PROPERTY
+    elif isinstance(value, _ClassMethodMember):
+        kind = _MK_CLASSMETHOD
+    elif isinstance(value, _StaticMethodMember):
+        kind = _MK_STATICMETHOD
+    else:
+        kind = _MK_METHOD
+    return _add_member(td, attr, kind, value, None, (attr,), f"Python-level member {attr!r}")
+
+
+cdef enum _MemberKind:      # what a TypeDef member becomes on each instance's type
+    _MK_VALUE               # the class attribute itself (constants, nested classes, None)
+    _MK_METHOD              # a StateMethod over impl(state, self, ...)
+    _MK_CLASSMETHOD         # classmethod(StateMethod) over impl(state, cls, ...)
+    _MK_STATICMETHOD        # staticmethod(StateFunction); also a Python-level __new__
+    _MK_PROPERTY            # a StateProperty
+    _MK_C_METHOD            # C-level from here on: part of the type spec (a trampoline)
+    _MK_C_SLOT              # where one is free, else a CMethod attribute (the fallback)
+    _MK_C_GETSET
+
+
+@cython.final
+@cython.auto_pickle(False)
+cdef class _MemberDef:
+    """One member of a TypeDef, Python-level or C-level: every kind is registered,
+    conflict-checked (_claim) and installed (_make_type) as one of these."""
+    cdef str attr               # the attribute it sets (a C slot: the slot's C name)
+    cdef int kind               # _MemberKind
+    cdef object value           # Python-level: the class-body marker, or the value itself
+    cdef _CImpl c               # C-level: the implementation
+
+
+# Claimed by the __hash__ = None a class statement implies for a type defining __eq__ but
+# not __hash__; any member that defines __hash__ replaces it.
+_IMPLICIT_HASH = "implicit __hash__ = None"
+
+
+cdef int _add_member(TypeDef td, str attr, int kind, value, _CImpl c, names,
+                     str what) except -1:
+    """Register a member that sets attributes (or slot dunders) ``names``; the one path
+    for every kind, so one conflict check covers them all."""
+    if "__hash__" in names and td._claims.get("__hash__") == _IMPLICIT_HASH:
+        del td._claims["__hash__"]
+        td._members = [m for m in td._members if (<_MemberDef>m).attr != "__hash__"]
+    _claim(td, names, what)
+    cdef _MemberDef m = _MemberDef.__new__(_MemberDef)
+    m.attr = attr
+    m.kind = kind
+    m.value = value
+    m.c = c
+    if kind >= _MK_C_METHOD:
+        # Refers to strings and a _CImpl only: no cycle to find, nothing for the collector
+        # to traverse at every collection.
+        PyObject_GC_UnTrack(<PyObject *>m)
+    td._members.append(m)
+    if kind == _MK_C_METHOD:
+        td._n_c_methods += 1
+    elif kind == _MK_C_SLOT:
+        td._n_c_slots += 1
+    elif kind == _MK_C_GETSET:
+        td._n_c_getsets += 1
+    if "__eq__" in names and "__hash__" not in td._claims:
+        # As for a class statement, and the same on both dispatch paths: a type from a
+        # spec with tp_richcompare but no tp_hash is unhashable too.
+        _add_member(td, "__hash__", _MK_VALUE, None, None, ("__hash__",), _IMPLICIT_HASH)
+    return 0
 
 
 cdef int _claim(TypeDef td, names, str member) except -1:
@@ -416,29 +482,43 @@ cdef class ExceptionDef(_Handle):
         return f"<hpystate ExceptionDef {self.moddef.name}.{self.name}>"
 
 
+# Not tracked by the collector: it refers to strings and a tuple of strings and ints only.
 @cython.final
+@cython.no_gc
 @cython.auto_pickle(False)
 cdef class _CImpl:
-    """A C-level function or method of the cimport API: what a PyMethodDef needs (the
-    strings live as long as the definition) and how the fallback calls it."""
+    """A C implementation of the cimport API (function, method, slot or getset): what its
+    PyMethodDef, type slot or PyGetSetDef needs (the strings live as long as the
+    definition) and how the fallback calls it, decided once at registration."""
     cdef str name
-    cdef size_t impl            # the C function
-    cdef int flags              # METH_*
-    cdef int mode               # the fallback's _Mode for those flags
+    cdef size_t impl            # the C function (a getset: the getter)
+    cdef size_t setter          # a getset's setter, or 0
+    cdef int flags              # functions and methods: METH_*
+    cdef int kind               # functions, methods, slots: the trampoline kind (HPS_K_*)
+    cdef int mode               # functions and methods: the fallback's mode (M_*) for the flags
+    cdef int slot_id            # slots: the type slot id (Py_nb_add, ...)
+    cdef tuple adapters         # slots: the fallback's ((dunder, mode S_*, variant), ...)
     cdef str doc
     cdef bytes name_b
     cdef bytes doc_b
 
 
-cdef _CImpl _c_impl(str name, void *impl, int flags, str doc):
+cdef _CImpl _c_impl(str name, void *impl, str doc):
     cdef _CImpl c = _CImpl.__new__(_CImpl)
     c.name = name
     c.impl = <size_t>impl
-    c.flags = flags
-    c.mode = _METH_KINDS[flags][1]
     c.doc = doc
     c.name_b = name.encode()
     c.doc_b = _opt_bytes(doc)
+    return c
+
+
+cdef _CImpl _c_callable_impl(str name, void *impl, int flags, str doc, bint method):
+    """A C function (``method`` False) or method with METH_* ``flags``."""
+    cdef _CImpl c = _c_impl(name, impl, doc)
+    method_kind, c.mode, function_kind = _METH_KINDS[flags]
+    c.flags = flags
+    c.kind = method_kind if method else function_kind
     return c
 
 

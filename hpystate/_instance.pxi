@@ -270,106 +270,6 @@ cdef inline void _offset_member(PyMemberDef *m, const char *name, Py_ssize_t off
     m.flags = HPS_READONLY
 
 
-cdef Py_ssize_t _c_members(TypeDef td, _Block *b, state, str modname, str qual_prefix,
-                           PyType_Slot *extra, list fallbacks) except -1:
-    """Prepare a per-instance type's C-level members: trampoline slots into ``extra``
-    (returns how many), method and getset arrays (owned by the module instance), and the
-    descriptors to install instead where a trampoline table is exhausted."""
-    cdef Py_ssize_t n = 0
-    cdef void *table = _c_method_table(td, b, state, modname, qual_prefix, fallbacks)
-    if table != NULL:
-        extra[n].slot = Py_tp_methods
-        extra[n].pfunc = table
-        n += 1
-    n += _c_slot_entries(td, b, state, modname, qual_prefix, &extra[n], fallbacks)
-    table = _c_getset_table(td, b, state)
-    if table != NULL:
-        extra[n].slot = Py_tp_getset
-        extra[n].pfunc = table
-        n += 1
-    return n
-
-
-cdef void *_c_method_table(TypeDef td, _Block *b, state, str modname, str qual_prefix,
-                           list fallbacks) except? NULL:
-    """The PyMethodDef array of the C methods that got a trampoline (NULL: none did); a
-    CMethod in ``fallbacks`` for each of the others."""
-    cdef Py_ssize_t k = 0, nm = len(td._c_methods)
-    cdef void *trampoline
-    cdef _CImpl c
-    if not nm:
-        return NULL
-    cdef PyMethodDef *mdefs = <PyMethodDef *>PyMem_Malloc((nm + 1) * sizeof(PyMethodDef))
-    if mdefs == NULL:
-        raise MemoryError()
-    memset(mdefs, 0, (nm + 1) * sizeof(PyMethodDef))
-    _block_add(b, _CITEM_MEMORY, 0, mdefs)
-    for c in td._c_methods:
-        trampoline = _take_trampoline(b, _METH_KINDS[c.flags][0], c.impl, state)
-        if trampoline == NULL:
-            fallbacks.append((c.name, _make_ccallable(
-                CMethod, c.impl, c.mode, 0, state, c.name, qual_prefix + c.name, modname,
-                c.doc)))
-            continue
-        _fill_method_def(&mdefs[k], c, trampoline)
-        k += 1
-    return mdefs if k else NULL
-
-
-cdef Py_ssize_t _c_slot_entries(TypeDef td, _Block *b, state, str modname, str qual_prefix,
-                                PyType_Slot *extra, list fallbacks) except -1:
-    """Type slots for the C slots that got a trampoline, into ``extra`` (returns how many);
-    CMethods under the slot's dunders in ``fallbacks`` for the others."""
-    cdef Py_ssize_t n = 0
-    cdef void *trampoline
-    for slot, impl in td._c_slots:
-        slot_id, kind, adapters = _C_SLOTS[slot]
-        trampoline = _take_trampoline(b, kind, impl, state)
-        if trampoline == NULL:
-            for dunder, mode, variant in adapters:
-                fallbacks.append((dunder, _make_ccallable(
-                    CMethod, impl, mode, variant, state, dunder, qual_prefix + dunder,
-                    modname, None)))
-            continue
-        extra[n].slot = slot_id
-        extra[n].pfunc = trampoline
-        n += 1
-    return n
-
-
-cdef void *_c_getset_table(TypeDef td, _Block *b, state) except? NULL:
-    """The PyGetSetDef array of the C getters/setters (NULL: none), each with a closure
-    holding its state (released by the module instance)."""
-    cdef Py_ssize_t k, ng = len(td._c_getsets)
-    cdef _GetSetClosure *c
-    if not ng:
-        return NULL
-    cdef PyGetSetDef *gdefs = <PyGetSetDef *>PyMem_Malloc((ng + 1) * sizeof(PyGetSetDef))
-    if gdefs == NULL:
-        raise MemoryError()
-    memset(gdefs, 0, (ng + 1) * sizeof(PyGetSetDef))
-    _block_add(b, _CITEM_MEMORY, 0, gdefs)
-    for k in range(ng):
-        name_b, get, set_, doc_b = td._c_getsets[k]
-        _block_add(b, _CITEM_RESERVED, 0, NULL)     # room first: never leak the closure
-        c = <_GetSetClosure *>PyMem_Malloc(sizeof(_GetSetClosure))
-        if c == NULL:
-            raise MemoryError()
-        c.get = <void *><size_t>get
-        c.set = <void *><size_t>set_
-        c.state = <PyObject *>state
-        Py_INCREF(state)
-        b.citems[b.n_citems - 1].kind = _CITEM_GETSET
-        b.citems[b.n_citems - 1].ptr = c
-        gdefs[k].name = <bytes>name_b
-        gdefs[k].get = <void *>_gs_get
-        gdefs[k].set = <void *>_gs_set if set_ else NULL
-        if doc_b is not None:
-            gdefs[k].doc = <bytes>doc_b
-        gdefs[k].closure = c
-    return gdefs
-
-
 def _make_type(TypeDef td, module, str modname, ModuleState state, list objects):
     layout = _layout_type(td)
     if isinstance(td._base, TypeDef):
@@ -385,12 +285,13 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
     cdef _Block *b = <_Block *>PyModule_GetState(<PyObject *>module)
     cdef Py_ssize_t n_extra = 0
     cdef PyType_Slot *extra = <PyType_Slot *>PyMem_Malloc(
-        (len(td._c_slots) + 2) * sizeof(PyType_Slot))
+        (td._n_c_slots + 2) * sizeof(PyType_Slot))
     if extra == NULL:
         raise MemoryError()
     fallbacks = []
     try:
-        n_extra = _c_members(td, b, state, modname, qual_prefix, extra, fallbacks)
+        if td._n_c_methods or td._n_c_slots or td._n_c_getsets:
+            n_extra = _c_members(td, b, state, modname, qual_prefix, extra, fallbacks)
         cls = _new_heap_type(fullname, module, bases, (<PyTypeObject_ *>layout).tp_basicsize,
                              NULL, False, doc_b, 0, extra, n_extra)
     finally:
@@ -398,32 +299,114 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
     if td._doc is None:
         cls.__doc__ = None
     # The members that are attributes rather than part of the spec: the C-level ones whose
-    # table was full, then the Python-level ones (no list built: creation is a measured cost).
-    # type.__setattr__ lets CPython install its slot dispatcher for dunders.
+    # table was full, then the Python-level ones. type.__setattr__ lets CPython install its
+    # slot dispatcher for dunders.
     for attr, value in fallbacks:
         setattr(cls, attr, value)
-    for attr, value in td._members:
-        setattr(cls, attr, _python_member(value, state, attr, qual_prefix + attr, modname))
+    cdef _MemberDef m
+    for m in td._members:
+        if m.kind < _MK_C_METHOD:
+            setattr(cls, m.attr, _python_member(m, state, qual_prefix + m.attr, modname))
     if not td._mutable:
         _freeze(cls)
     return cls
 
 
-cdef object _python_member(value, state, str attr, str qualname, str modname):
-    """What a class-body entry becomes on one instance's type: a binding of ``state`` for
-    the state-receiving markers, the value itself for constants."""
-    if isinstance(value, _PropertyMember):
-        return _make_property(value, state, attr, qualname, modname)
-    if isinstance(value, _ClassMethodMember):
+cdef Py_ssize_t _c_members(TypeDef td, _Block *b, state, str modname, str qual_prefix,
+                           PyType_Slot *extra, list fallbacks) except -1:
+    """Prepare a per-instance type's C-level members, in one pass over the members: the
+    trampoline slots into ``extra`` (returns how many, with the method and getset arrays,
+    owned by the module instance), and into ``fallbacks`` the descriptors to install where
+    a trampoline table is exhausted."""
+    cdef PyMethodDef *mdefs = NULL
+    cdef PyGetSetDef *gdefs = NULL
+    cdef Py_ssize_t n = 0, nm = 0, ng = 0
+    cdef _MemberDef m
+    if td._n_c_methods:
+        mdefs = <PyMethodDef *>_block_alloc(b, (td._n_c_methods + 1) * sizeof(PyMethodDef))
+    if td._n_c_getsets:
+        gdefs = <PyGetSetDef *>_block_alloc(b, (td._n_c_getsets + 1) * sizeof(PyGetSetDef))
+    for m in td._members:
+        if m.kind == _MK_C_METHOD:
+            nm += _c_method_entry(&mdefs[nm], m.c, b, state, modname, qual_prefix, fallbacks)
+        elif m.kind == _MK_C_SLOT:
+            n += _c_slot_entry(&extra[n], m.c, b, state, modname, qual_prefix, fallbacks)
+        elif m.kind == _MK_C_GETSET:
+            _c_getset_entry(&gdefs[ng], m.c, b, state)
+            ng += 1
+    if nm:
+        extra[n].slot = Py_tp_methods
+        extra[n].pfunc = mdefs
+        n += 1
+    if ng:
+        extra[n].slot = Py_tp_getset
+        extra[n].pfunc = gdefs
+        n += 1
+    return n
+
+
+cdef int _c_method_entry(PyMethodDef *ml, _CImpl c, _Block *b, state, str modname,
+                         str qual_prefix, list fallbacks) except -1:
+    """A C method's PyMethodDef (returns 1), or (0) a CMethod in ``fallbacks`` when its
+    kind's trampoline table is full."""
+    cdef void *trampoline = _take_trampoline(b, c.kind, c.impl, state)
+    if trampoline == NULL:
+        fallbacks.append((c.name, _make_ccallable(
+            CMethod, c.impl, c.mode, 0, state, c.name, qual_prefix + c.name, modname, c.doc)))
+        return 0
+    _fill_method_def(ml, c, trampoline)
+    return 1
+
+
+cdef int _c_slot_entry(PyType_Slot *ts, _CImpl c, _Block *b, state, str modname,
+                       str qual_prefix, list fallbacks) except -1:
+    """A C slot's type slot (returns 1), or (0) CMethods under the slot's dunders in
+    ``fallbacks`` when its kind's trampoline table is full."""
+    cdef void *trampoline = _take_trampoline(b, c.kind, c.impl, state)
+    if trampoline == NULL:
+        for dunder, mode, variant in c.adapters:
+            fallbacks.append((dunder, _make_ccallable(
+                CMethod, c.impl, mode, variant, state, dunder, qual_prefix + dunder, modname,
+                None)))
+        return 0
+    ts.slot = c.slot_id
+    ts.pfunc = trampoline
+    return 1
+
+
+cdef int _c_getset_entry(PyGetSetDef *gd, _CImpl c, _Block *b, state) except -1:
+    """A C getter/setter's PyGetSetDef, with a closure holding its state (released by the
+    module instance)."""
+    cdef _GetSetClosure *cl = <_GetSetClosure *>_block_alloc(b, sizeof(_GetSetClosure))
+    b.citems[b.n_citems - 1].kind = _CITEM_GETSET
+    cl.get = <void *>c.impl
+    cl.set = <void *>c.setter
+    cl.state = <PyObject *>state
+    Py_INCREF(state)
+    gd.name = c.name_b
+    gd.get = <void *>_gs_get
+    gd.set = <void *>_gs_set if c.setter else NULL
+    if c.doc_b is not None:
+        gd.doc = c.doc_b
+    gd.closure = cl
+    return 0
+
+
+cdef object _python_member(_MemberDef m, state, str qualname, str modname):
+    """What a Python-level member becomes on one instance's type: a binding of ``state``
+    for the state-receiving markers, the value itself for the rest."""
+    cdef int kind = m.kind
+    if kind == _MK_VALUE:
+        return m.value
+    if kind == _MK_METHOD:
+        return _make_callable(StateMethod, m.value.impl, state, m.attr, qualname, modname)
+    if kind == _MK_PROPERTY:
+        return _make_property(m.value, state, m.attr, qualname, modname)
+    if kind == _MK_CLASSMETHOD:
         return _builtins.classmethod(_make_callable(
-            StateMethod, value.impl, state, attr, qualname, modname))
-    if isinstance(value, _StaticMethodMember) or (
-            isinstance(value, _SlotMember) and attr == "__new__"):
-        return _builtins.staticmethod(_make_callable(
-            StateFunction, value.impl, state, attr, qualname, modname))
-    if isinstance(value, (_MethodMember, _SlotMember)):
-        return _make_callable(StateMethod, value.impl, state, attr, qualname, modname)
-    return value
+            StateMethod, m.value.impl, state, m.attr, qualname, modname))
+    return _builtins.staticmethod(_make_callable(        # _MK_STATICMETHOD
+        StateFunction, m.value.impl, state, m.attr, qualname, modname))
 
 
 cdef StateProperty _make_property(m, state, str name, str qualname,

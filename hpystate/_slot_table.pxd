@@ -103,3 +103,28 @@ cdef extern from "_trampolines.h":
     ctypedef int (*hps_objobjarg_impl)(PyObject *state, PyObject *a, PyObject *b, PyObject *c)
     ctypedef int (*hps_finalize_impl)(PyObject *state, PyObject *a)
     void hps_call_finalize(hps_finalize_impl impl, PyObject *state, PyObject *self)
+
+# How the fallback calls a C implementation: by METH_* convention (M_*, first),
+# or as a slot's Python-level method (S_*).
+cdef enum:
+    M_NOARGS
+    M_O
+    M_FASTCALL
+    M_FASTCALL_KW
+    S_BINARY_L
+    S_BINARY_R
+    S_TERNARY_L
+    S_TERNARY_R
+    S_UNARY
+    S_INQUIRY
+    S_HASH
+    S_CALL
+    S_ITERNEXT
+    S_RICHCMP
+    S_INIT
+    S_FINALIZE
+    S_LEN
+    S_SETITEM
+    S_DELITEM
+    S_SSIZEARG
+    S_OBJOBJ

@@ -108,6 +108,34 @@ def test_slots(pair):
     assert list(b) == [(s1, 1), (s1, 2), (s1, 3)]
 
 
+def test_hash_follows_richcompare_on_both_paths(pair, mode):
+    # A type defining comparison but not __hash__ is unhashable, as a class statement or a
+    # spec makes it, whichever path installs the slots; a later tp_hash (or a C tp_hash
+    # beside a Python-level __eq__) makes it hashable again.
+    m1, m2, s1, s2 = pair
+    c = m1.Cmp()
+    assert (c == 1) == (s1, 2) and m1.Cmp.__hash__ is None
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(c)
+    assert hash(m1.CmpHash()) == 4242 and (m1.CmpHash() < 0) == (s1, 0)
+    e = m1.EqHash()
+    assert hash(e) == 4242 and e == e and not e == m1.EqHash()
+
+
+def test_sequence_index_on_both_paths(pair, mode):
+    m1, m2, s1, s2 = pair
+    q = m1.Seq()
+    assert q[0] == (s1, 0) and q[-1] == (s1, 6) and q[-7] == (s1, 0)
+    assert m1.Seq.__getitem__(q, -2) == (s1, 5)
+    with pytest.raises(IndexError):
+        q[-8]
+    with pytest.raises(IndexError):
+        q[7]
+    with pytest.raises(TypeError):
+        q["x"]
+    assert list(q) == [(s1, i) for i in range(7)]
+
+
 def test_getsets(pair):
     m1, m2, s1, s2 = pair
     b = m1.Box(1)
@@ -231,7 +259,7 @@ def test_entries_released_with_the_module(cext):
     before = _core._trampolines_in_use()
     m = cext.defn.create()
     during = _core._trampolines_in_use()
-    assert sum(during) - sum(before) == 5 + 5 + 16  # 5 functions, 5 methods, 16 slots
+    assert sum(during) - sum(before) == 5 + 5 + 22  # 5 functions, 5 methods, 22 slots
     w = weakref.ref(hpystate.state_of(m))
     b = m.Box(1)
     del m

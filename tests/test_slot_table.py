@@ -91,7 +91,20 @@ def test_adding_a_slot_is_one_line(monkeypatch):
     row = slot("am_await", "unary", d("__await__", "self", "UNARY"))
     monkeypatch.setattr(gen_slots, "SLOTS", slot_table.SLOTS + (row,))
     pxi = gen_slots.pxi()
-    assert "    'am_await': (Py_am_await, HPS_K_UNARY, [('__await__', S_UNARY, 0)])," in pxi
+    assert "    'am_await': (Py_am_await, HPS_K_UNARY, (('__await__', S_UNARY, 0),))," in pxi
     assert "    '__await__': ('self',)," in pxi and "    'am_await': '__await__'," in pxi
     assert "    int Py_am_await" in gen_slots.pxd(128)
     assert "`am_await`" in gen_slots.doc_rows()
+
+
+def test_every_fallback_mode_is_generated_and_dispatched():
+    # The fallback's modes come from the table; each must be one the dispatcher handles
+    # (a new mode without a branch in _cbindings.pxi would run another mode's code).
+    pxd = (ROOT / "hpystate" / "_slot_table.pxd").read_text()
+    dispatch = (ROOT / "hpystate" / "_cbindings.pxi").read_text()
+    used = {dn.mode for s in slot_table.SLOTS for dn in s.dunders if dn.mode}
+    assert used == set(gen_slots.modes())
+    enum = pxd[pxd.index("cdef enum:"):].split()[2:]
+    assert enum == [f"M_{m}" for m in slot_table.CALL_MODES] + [f"S_{m}" for m in gen_slots.modes()]
+    for name in enum:
+        assert re.search(rf"mode == {name}\b", dispatch), name

@@ -77,10 +77,16 @@ KINDS = {
                      "int f(St st, object self) except -1", "-1: exception (reported)"),
 }
 
+# How the fallback (a CFunction or CMethod, when a trampoline table is full) calls a C
+# function or method, by its METH_* calling convention: M_<mode>, the first modes of the
+# generated enum, before the slots' S_<mode> (the ``mode`` of each D below). Modes are not
+# kinds: one kind serves several Python-level methods (nb_add is __add__ and __radd__).
+CALL_MODES = ("NOARGS", "O", "FASTCALL", "FASTCALL_KW")
+
 # One Python-level method of a slot: its name, its parameters after ``state`` (``*``: more
 # may follow, as for __call__), and how the fallback (a C-level descriptor under the dunder,
-# when a trampoline table is full) calls a C implementation: a _Mode of _core.pyx, plus a
-# variant (the comparison op for tp_richcompare).
+# when a trampoline table is full) calls a C implementation: a mode (S_<mode> in the
+# generated enum), plus a variant (the comparison op for tp_richcompare).
 D = namedtuple("D", "name params mode variant")
 
 

@@ -167,6 +167,48 @@ add_getset(BoxT, "cvalue", <void *>g_value, <void *>s_value, "value, via C")
 add_getset(BoxT, "ro", <void *>g_value, NULL)
 
 
+# -- types whose dispatch path must not change what they do ------------------------------------
+
+@defn.type
+class Cmp:                              # tp_richcompare only: unhashable, as from a spec
+    __slots__ = ()
+
+
+@defn.type
+class CmpHash:                          # tp_richcompare, then tp_hash: hashable
+    __slots__ = ()
+
+
+@defn.type
+class EqHash:                           # Python-level __eq__, C-level tp_hash: hashable
+    __slots__ = ()
+
+    @hpystate.slot
+    def __eq__(state, self, other):
+        return self is other
+
+
+@defn.type
+class Seq:                              # sq_item and sq_length: negative indices count back
+    __slots__ = ()
+
+
+cdef object s_cmp(St st, object a, object b, int op):
+    return (st, op)
+
+cdef object s_seq_item(St st, object a, Py_ssize_t i):
+    if not 0 <= i < 7:
+        raise IndexError(i)
+    return (st, i)
+
+add_slot(<TypeDef>defn["Cmp"], "tp_richcompare", <void *>s_cmp)
+add_slot(<TypeDef>defn["CmpHash"], "tp_richcompare", <void *>s_cmp)
+add_slot(<TypeDef>defn["CmpHash"], "tp_hash", <void *>s_hash)
+add_slot(<TypeDef>defn["EqHash"], "tp_hash", <void *>s_hash)
+add_slot(<TypeDef>defn["Seq"], "sq_item", <void *>s_seq_item)
+add_slot(<TypeDef>defn["Seq"], "sq_length", <void *>s_len)
+
+
 # -- a C-level finalizer (tp_finalize, i.e. __del__) ------------------------------------------
 
 finalized = []          # (state, what) for every Fin finalized: read by the tests
