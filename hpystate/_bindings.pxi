@@ -50,6 +50,7 @@ cdef class _Binding:
     cdef str _name
     cdef str _qualname
     cdef str _modname
+    cdef object __weakref__         # as for functions: caches and callbacks hold them weakly
 
     @property
     def __name__(self):
@@ -81,6 +82,10 @@ cdef class _VectorcallBinding(_Binding):
     """A binding called through vectorcall: the function pointer sits at one offset for
     every subclass (set by each subclass's ``__cinit__``)."""
     cdef void *_vectorcall          # read by CPython through tp_vectorcall_offset
+
+    def __call__(self, *args, **kwargs):
+        # ``f.__call__(...)``, as functions have it; calls go through vectorcall.
+        return PyVectorcall_Call_obj(self, args, kwargs)
 
 
 cdef class _StateCallable(_VectorcallBinding):
@@ -178,7 +183,13 @@ cdef class StateMethod(_StateCallable):
 
 cdef _StateCallable _make_callable(type kind, impl, state, str name, str qualname,
                                    str modname):
-    cdef _StateCallable obj = kind.__new__(kind)
+    # Each class by name: Cython then calls its tp_new directly (the type's own tp_new
+    # refuses Python-level construction; see _init.pxi).
+    cdef _StateCallable obj
+    if kind is StateMethod:
+        obj = StateMethod.__new__(StateMethod)
+    else:
+        obj = StateFunction.__new__(StateFunction)
     obj._impl = impl
     _init_binding(obj, state, name, qualname, modname)
     return obj

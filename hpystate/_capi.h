@@ -59,6 +59,27 @@ static Py_ssize_t hps_sequence_index(PyObject *self, PyObject *key) {
     }
     return i;
 }
+/* PyType_FromModuleAndSpec, with the exception it may fail to set: one of its
+   allocations can fail without MemoryError (a CPython bug), and returning NULL with no
+   exception set would crash the caller's error handling. */
+static PyObject *hps_type_from_spec(PyObject *module, PyType_Spec *spec, PyObject *bases) {
+    PyObject *t = PyType_FromModuleAndSpec(module, spec, bases);
+    if (t == NULL && !PyErr_Occurred())
+        PyErr_NoMemory();
+    return t;
+}
+/* tp_new of hpystate's classes that only hpystate makes (definitions' handles, bindings):
+   made from Python they would be empty, and reading an empty one could crash. hpystate
+   creates them with Cython's own tp_new, called directly. */
+static PyObject *hps_no_new(PyTypeObject *t, PyObject *args, PyObject *kwds) {
+    (void)args;
+    (void)kwds;
+    const char *name = strrchr(t->tp_name, '.');
+    name = name != NULL ? name + 1 : t->tp_name;
+    PyErr_Format(PyExc_TypeError, "cannot create 'hpystate.%s' instances directly: hpystate "
+                 "makes them (see help(hpystate.%s))", name, name);
+    return NULL;
+}
 /* Cython re-raises the exception a C implementation left set through this. */
 static PyObject *hps_pending_error(void) {
     if (!PyErr_Occurred())
@@ -86,11 +107,31 @@ static PyObject *hps_state_new(PyTypeObject *t, PyObject *args, PyObject *kwds) 
     }
     return o;
 }
+/* CPython's dealloc of classes defined in Python (noted by _instance.pxi at import; the
+   same function in every interpreter). */
+static destructor hps_subtype_dealloc = NULL;
+static void hps_note_subtype_dealloc(void *f) {
+    hps_subtype_dealloc = (destructor)f;
+}
+/* Whether ModuleState's dealloc drops the reference an object holds to its type. Only a
+   heap type is referenced; and a class defined in Python over a static base (a state
+   class from a Cython module built without type specs) has its reference dropped by
+   CPython's subtype_dealloc, which does so exactly when the nearest base with a dealloc
+   of its own is static. */
+static int hps_state_owns_type_ref(PyTypeObject *tp) {
+    if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+        return 0;
+    }
+    PyTypeObject *b = tp;
+    while (b->tp_dealloc == hps_subtype_dealloc && b->tp_base != NULL) {
+        b = b->tp_base;
+    }
+    return (b->tp_flags & Py_TPFLAGS_HEAPTYPE) != 0;
+}
 /* ModuleState's tp_dealloc. hpystate's own Cython module is built with type specs
    (ModuleState is a heap type), but a state class may come from a Cython module built
    without them (a static type): Cython's own dealloc would then drop a reference to
-   that static type on every state freed. Like CPython's subtype_dealloc, this drops the
-   type reference only when the object's type is a heap type. */
+   that static type on every state freed, and a second one to a Python subclass of it. */
 static void hps_state_dealloc(PyObject *o) {
     PyTypeObject *tp = Py_TYPE(o);
     if (tp->tp_finalize != NULL && tp->tp_dealloc == hps_state_dealloc) {
@@ -103,8 +144,9 @@ static void hps_state_dealloc(PyObject *o) {
         PyObject_ClearWeakRefs(o);
     }
     Py_CLEAR(*(PyObject **)((char *)o + sizeof(PyObject)));
+    int owns = hps_state_owns_type_ref(tp);
     tp->tp_free(o);
-    if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+    if (owns) {
         Py_DECREF(tp);
     }
 }

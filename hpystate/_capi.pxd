@@ -19,8 +19,10 @@ cdef extern from "_capi.h":
         Py_ssize_t tp_weaklistoffset
         Py_ssize_t tp_dictoffset
         PyTypeObject_ *tp_base
+        void *tp_new
 
     int hps_state_install(PyTypeObject_ *t) except -1
+    void hps_note_subtype_dealloc(void *f)
     unsigned long Py_TPFLAGS_DEFAULT
     unsigned long Py_TPFLAGS_BASETYPE
     unsigned long Py_TPFLAGS_HAVE_GC
@@ -34,6 +36,8 @@ cdef extern from "_capi.h":
     PyObject *PyObject_Vectorcall(PyObject *callable, PyObject **args, size_t nargsf,
                                   PyObject *kwnames)
     PyObject *PyVectorcall_Call(PyObject *callable, PyObject *tuple, PyObject *kwargs)
+    object PyVectorcall_Call_obj "PyVectorcall_Call"(object callable, object tuple,
+                                                     object kwargs)
     # The same, for Cython code that wants a new reference or a raised exception.
     object PyObject_Vectorcall_obj "PyObject_Vectorcall"(object callable, PyObject **args,
                                                          size_t nargsf, PyObject *kwnames)
@@ -44,6 +48,8 @@ cdef extern from "_capi.h":
     void PyMem_Free(void *)
     void PyType_Modified(PyTypeObject_ *)
     void PyObject_GC_UnTrack(void *)
+    bint PyObject_TypeCheck(PyObject *o, PyTypeObject_ *t)
+    PyObject *hps_no_new(PyTypeObject_ *t, PyObject *args, PyObject *kwds) except NULL
     Py_ssize_t hps_sequence_index(PyObject *self, PyObject *key) except? -1
     PyObject *PyType_GetModule(PyTypeObject_ *type) except NULL   # borrowed
     object PyMethod_New(object func, object self)
@@ -109,7 +115,7 @@ cdef extern from "_capi.h":
     int HPS_T_PYSSIZET
     int HPS_READONLY
     int Py_tp_doc, Py_tp_members, Py_tp_getset, Py_tp_dealloc, Py_tp_traverse, Py_tp_clear
-    object PyType_FromModuleAndSpec(object module, PyType_Spec *spec, object bases)
+    object hps_type_from_spec(object module, PyType_Spec *spec, object bases)
 
     ctypedef int (*visitproc)(PyObject *, void *)
 

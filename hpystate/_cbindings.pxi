@@ -166,9 +166,17 @@ cdef class _CCallable(_VectorcallBinding):
     cdef int _variant               # the comparison op for S_RICHCMP
     cdef bint _has_self
     cdef object _doc_str
+    cdef object _owner              # CMethod: the type it is installed on (self's type)
 
     def __cinit__(self):
         self._vectorcall = <void *>_c_vectorcall
+
+
+cdef object _not_an_instance(_CCallable f, obj):
+    if f._owner is None:
+        raise TypeError(f"{f._qualname}() is not installed on a type")
+    raise TypeError(f"descriptor {f._name!r} for {f._owner.__qualname__!r} objects doesn't "
+                    f"apply to a {type(obj).__qualname__!r} object")
 
 
 cdef object _arity_error(_CCallable f, str expected, Py_ssize_t given):
@@ -194,6 +202,9 @@ cdef object _c_call(_CCallable f, PyObject **args, Py_ssize_t nargs, PyObject *k
         if nargs < 1:
             raise TypeError(f"{f._qualname}() needs an argument")
         self = args[0]
+        # What a method descriptor checks: the implementation may rely on self's layout.
+        if f._owner is None or not PyObject_TypeCheck(self, <PyTypeObject_ *>f._owner):
+            _not_an_instance(f, <object>self)
         args += 1
         nargs -= 1
     _c_check_args(f, f._mode, nargs, kwnames)
@@ -400,7 +411,11 @@ _enable_vectorcall(CMethod, _vectorcall_offset(), Py_TPFLAGS_METHOD_DESCRIPTOR)
 
 cdef _CCallable _make_ccallable(type kind, size_t impl, int mode, int variant, state,
                                 str name, str qualname, str modname, doc):
-    cdef _CCallable f = kind.__new__(kind)
+    cdef _CCallable f         # each class by name: see _make_callable
+    if kind is CMethod:
+        f = CMethod.__new__(CMethod)
+    else:
+        f = CFunction.__new__(CFunction)
     f._cimpl = <void *>impl
     f._mode = mode
     f._variant = variant
@@ -422,6 +437,13 @@ _METH_KINDS[METH_FASTCALL | METH_KEYWORDS] = (HPS_K_METH_FASTCALL_KW, M_FASTCALL
 include "_slot_table.pxi"
 
 
+cdef int _check_target(target, kind, str func) except -1:
+    # Cython lets None through typed parameters: refuse it before anything reads it.
+    if target is None:
+        raise TypeError(f"{func}() needs a {kind.__name__}, not None")
+    return 0
+
+
 cdef int _check_impl(void *impl, str what) except -1:
     if impl == NULL:
         raise ValueError(f"{what}: the implementation pointer is NULL")
@@ -437,6 +459,7 @@ cdef int add_function(ModuleDef mod, str name, void *impl, int flags,
     """Add module function ``name`` implemented in C: ``impl(state)``, ``impl(state, arg)``,
     ``impl(state, args, nargs)`` or ``impl(state, args, nargs, kwnames)`` for ``flags``
     METH_NOARGS, METH_O, METH_FASTCALL, METH_FASTCALL | METH_KEYWORDS."""
+    _check_target(mod, ModuleDef, "add_function")
     _check_impl(impl, f"function {name!r}")
     if flags not in _METH_KINDS:
         raise ValueError(f"function {name!r}: flags must be METH_NOARGS, METH_O, "
@@ -480,6 +503,7 @@ cdef int add_method(TypeDef tp, str name, void *impl, int flags, str doc=None) e
     """Add method ``name`` implemented in C to a type: ``impl(state, self)``,
     ``impl(state, self, arg)``, ``impl(state, self, args, nargs)`` or
     ``impl(state, self, args, nargs, kwnames)`` for ``flags`` as for add_function."""
+    _check_target(tp, TypeDef, "add_method")
     with cython.critical_section(tp.moddef):    # atomic with freezing
         _check_open(tp.moddef, f"method {name!r}")
         _check_impl(impl, f"method {tp.name}.{name}")
@@ -496,6 +520,7 @@ cdef int add_method(TypeDef tp, str name, void *impl, int flags, str doc=None) e
 cdef int add_slot(TypeDef tp, str slot, void *impl) except -1:
     """Implement type slot ``slot`` (a C slot name such as ``"nb_add"``) in C, with the
     slot's own C semantics and ``state`` first (see docs/cimport.md for the signatures)."""
+    _check_target(tp, TypeDef, "add_slot")
     cdef _CImpl c
     with cython.critical_section(tp.moddef):    # atomic with freezing
         _check_open(tp.moddef, f"slot {slot!r}")
@@ -515,6 +540,7 @@ cdef int add_slot(TypeDef tp, str slot, void *impl) except -1:
 cdef int add_getset(TypeDef tp, str name, void *get, void *set, str doc=None) except -1:
     """Add attribute ``name`` with C getter ``get(state, self)`` and optional setter
     ``set(state, self, value)`` (returns 0, or -1 with an exception)."""
+    _check_target(tp, TypeDef, "add_getset")
     with cython.critical_section(tp.moddef):    # atomic with freezing
         _check_open(tp.moddef, f"attribute {name!r}")
         _check_impl(get, f"getter {tp.name}.{name}")

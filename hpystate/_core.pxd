@@ -73,7 +73,6 @@ cdef class TypeDef(_Handle):
     cdef object _doc
     cdef list _members                 # [_MemberDef], Python- and C-level, definition order
     cdef dict _claims                  # attribute name -> the member defining it (_claim)
-    cdef dict _spec_names              # module name -> bytes (tp_name storage on 3.10)
     cdef list _field_names_b           # field names as bytes, alive as long as the def
     cdef object _layout                # the shared layout type, made at first instance
     cdef bytes _layout_name

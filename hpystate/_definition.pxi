@@ -2,13 +2,34 @@
 # 2. Definitions: the class-body markers (method, slot, getter, ...), the handles
 #    (TypeDef, ExceptionDef, FunctionDef) and ModuleDef, which collects them.
 
+def _safe_repr(obj):
+    """``repr(obj)`` for an error message: a repr that raises must not replace the error."""
+    try:
+        return repr(obj)
+    except Exception:
+        return f"<{type(obj).__qualname__} object at {id(obj):#x}>"
+
+
 def _describe(obj):
-    return getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
+    try:
+        name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    except Exception:
+        name = None
+    return name if isinstance(name, str) else _safe_repr(obj)
+
+
+def _check_runs_to_completion(impl, str what):
+    """Hooks hpystate calls for their effect must be plain functions: the coroutine or
+    generator an ``async def`` or generator function returns would never run."""
+    if _inspect.iscoroutinefunction(impl) or _inspect.isgeneratorfunction(impl) or \
+            _inspect.isasyncgenfunction(impl):
+        raise TypeError(f"{what} {_describe(impl)} is an async or generator function: "
+                        "hpystate calls it once and does not await or iterate it")
 
 
 def _check_callable(impl, what):
     if not callable(impl):
-        raise TypeError(f"{what} must be callable, not {type(impl).__name__} ({impl!r})")
+        raise TypeError(f"{what} must be callable, not {type(impl).__name__} ({_safe_repr(impl)})")
 
 
 def _check_params(impl, params, what, exact=True):
@@ -42,7 +63,7 @@ def _check_no_class_cell(impl, what):
 
 def _check_identifier(name, what):
     if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"{what} must be a valid Python identifier, not {name!r}")
+        raise ValueError(f"{what} must be a valid Python identifier, not {_safe_repr(name)}")
 
 
 # The Python-level names of type slots (_DUNDERS, _VARIADIC_DUNDERS, _SLOT_NAMES,
@@ -59,11 +80,11 @@ def _resolve_slot_name(name):
     if name in _SLOT_NAMES:
         return _SLOT_NAMES[name]
     if name in _AMBIGUOUS_SLOTS:
-        raise ValueError(f"slot {name!r} stands for several Python methods; decorate each "
+        raise ValueError(f"slot {_safe_repr(name)} stands for several Python methods; decorate each "
                          f"of {_AMBIGUOUS_SLOTS[name]} with @hpystate.slot instead")
     close = _difflib.get_close_matches(name, list(_DUNDERS) + list(_SLOT_NAMES), n=3)
     hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-    raise ValueError(f"unknown slot {name!r}{hint}")
+    raise ValueError(f"unknown slot {_safe_repr(name)}{hint}")
 
 
 class _Member:
@@ -237,7 +258,7 @@ def _parse_type(ModuleDef moddef, cls, str name, base, bint mutable):
     _check_identifier(name, "type name")
     ns = cls.__dict__
     base = _parse_base(moddef, cls, name, base)
-    fields, add_dict = _parse_fields(ns.get("__slots__", None), name, base)
+    fields, add_dict = _parse_fields(ns.get("__slots__", None), name, base, cls.__name__)
     cdef TypeDef td = TypeDef.__new__(TypeDef)
     td.moddef = moddef
     td.name = name
@@ -250,7 +271,6 @@ def _parse_type(ModuleDef moddef, cls, str name, base, bint mutable):
     _claim(td, fields, "__slots__ field")
     td._members = []
     _parse_members(td, ns)
-    td._spec_names = {}
     td._field_names_b = [f.encode() for f in fields]
     return td
 
@@ -263,25 +283,26 @@ def _parse_base(ModuleDef moddef, cls, str name, base):
     if base is not None:
         declared.insert(0, base)
     if len(declared) > 1:
-        raise TypeError(f"type {name!r}: hpystate types take a single base, got {declared!r}")
+        raise TypeError(f"type {name!r}: hpystate types take a single base, got {_safe_repr(declared)}")
     base = declared[0] if declared else None
     if isinstance(base, _Handle):
         if not isinstance(base, TypeDef):
-            raise TypeError(f"type {name!r}: base {base!r} is not a type definition")
+            raise TypeError(f"type {name!r}: base {_safe_repr(base)} is not a type definition")
         if (<TypeDef>base).moddef is not moddef:
-            raise ValueError(f"type {name!r}: base {base!r} belongs to another ModuleDef; "
+            raise ValueError(f"type {name!r}: base {_safe_repr(base)} belongs to another ModuleDef; "
                              "bases from a definition must be of the same definition")
     elif base is not None:
         if not isinstance(base, type):
-            raise TypeError(f"type {name!r}: base must be a type or a TypeDef, not {base!r}")
+            raise TypeError(f"type {name!r}: base must be a type or a TypeDef, not {_safe_repr(base)}")
         if not ((<PyTypeObject_ *>base).tp_flags & Py_TPFLAGS_BASETYPE):
             raise TypeError(f"type {name!r}: base {base.__qualname__!r} does not allow "
                             "subclassing")
     return base
 
 
-def _parse_fields(slots, str name, base):
-    """(fields, whether instances get a __dict__) from the class's ``__slots__``."""
+def _parse_fields(slots, str name, base, str clsname):
+    """(fields, whether instances get a __dict__) from the class's ``__slots__``, private
+    names mangled as the class statement (and its methods' ``self.__x``) mangle them."""
     add_dict = slots is None
     if isinstance(slots, str):
         slots = (slots,)
@@ -294,6 +315,8 @@ def _parse_fields(slots, str name, base):
         if s == "__weakref__":
             continue                    # instances always support weak references
         _check_identifier(s, f"type {name!r}: __slots__ entry")
+        if s.startswith("__") and not s.endswith("__") and clsname.lstrip("_"):
+            s = f"_{clsname.lstrip('_')}{s}"
         if s in fields:
             raise ValueError(f"type {name!r}: duplicate __slots__ entry {s!r}")
         fields.append(s)
@@ -450,9 +473,14 @@ cdef class _Handle:
         module = (<ModuleState>owner)._module if isinstance(owner, ModuleState) else owner
         cdef _Block *b = _block_of(module, self.moddef)
         if b == NULL or b.objects == NULL:
-            raise TypeError(f"{owner!r} is not a module instance of {self.moddef.name!r} or "
-                            "its state")
-        return (<list>b.objects)[self._index]
+            raise TypeError(f"{_safe_repr(owner)} is not a module instance of "
+                            f"{self.moddef.name!r} or its state")
+        objects = <list>b.objects
+        if self._index >= len(objects):
+            raise RuntimeError(f"{self.name} of module {module.__name__!r} does not exist yet: "
+                               "an instance creates its types and exceptions after the state's "
+                               "__init__, in definition order (use it in an exec hook)")
+        return objects[self._index]
 
     def __mro_entries__(self, bases):
         # ``class Sub(Box)`` inside a module definition: the base is recorded through
@@ -534,9 +562,14 @@ cdef class FunctionDef:
     def of(self, owner):
         module = (<ModuleState>owner)._module if isinstance(owner, ModuleState) else owner
         if _block_of(module, self.moddef) == NULL:
-            raise TypeError(f"{owner!r} is not a module instance of {self.moddef.name!r} or "
-                            "its state")
-        return getattr(module, self.name)
+            raise TypeError(f"{_safe_repr(owner)} is not a module instance of "
+                            f"{self.moddef.name!r} or its state")
+        try:
+            return module.__dict__[self.name]
+        except KeyError:
+            raise RuntimeError(f"function {self.name} of module {module.__name__!r} does not "
+                               "exist yet: an instance creates its functions after its types, "
+                               "before its exec hooks") from None
 
     def __call__(self, *args, **kwargs):
         raise TypeError(f"{self.moddef.name}.{self.name} is a function definition; call it "
@@ -566,6 +599,11 @@ cdef int _check_open(ModuleDef mod, str what) except -1:
         raise TypeError(f"cannot add {what} to ModuleDef {mod.name!r}: it is frozen since "
                         "its first module instance was created")
     return 0
+
+
+# The only dunder names a definition may give module members: module __getattr__ and
+# __dir__ (PEP 562). Any other __x__ would clobber what the import system and modules use.
+_MODULE_DUNDERS = frozenset({"__getattr__", "__dir__"})
 
 
 # ModuleDef(multiple_interpreters=...) -> Py_mod_multiple_interpreters value (CPython's
@@ -632,13 +670,16 @@ cdef class ModuleDef:
 
     def __init__(self, str name, state=None, doc=None, *, multiple_interpreters="own_gil",
                  gil_used=True):
+        if self.name is not None:
+            raise TypeError(f"ModuleDef {self.name!r} is already initialised; make a new "
+                            "ModuleDef instead")
         if not name or not all(part.isidentifier() for part in name.split(".")):
-            raise ValueError(f"module name must be a dotted Python identifier, not {name!r}")
+            raise ValueError(f"module name must be a dotted Python identifier, not {_safe_repr(name)}")
         if state is None:
             state = ModuleState
         if not isinstance(state, type):
             raise TypeError(f"state must be a class (a subclass of hpystate.ModuleState), not "
-                            f"{type(state).__name__} ({state!r})")
+                            f"{type(state).__name__} ({_safe_repr(state)})")
         if not issubclass(state, ModuleState):
             raise TypeError(f"state class {state.__qualname__} must subclass "
                             "hpystate.ModuleState")
@@ -650,14 +691,16 @@ cdef class ModuleDef:
                             "instance") from None
         except ValueError:
             pass
+        _check_runs_to_completion(getattr(state, "__init__", None),
+                                  f"state class {state.__qualname__}: __init__")
         if doc is not None and not isinstance(doc, str):
             raise TypeError(f"doc must be a str or None, not {type(doc).__name__}")
         if multiple_interpreters not in _MULTIPLE_INTERPRETERS:
             raise ValueError(f"multiple_interpreters must be one of "
                              f"{', '.join(map(repr, _MULTIPLE_INTERPRETERS))}, not "
-                             f"{multiple_interpreters!r}")
+                             f"{_safe_repr(multiple_interpreters)}")
         if not isinstance(gil_used, bool):
-            raise TypeError(f"gil_used must be True or False, not {gil_used!r}")
+            raise TypeError(f"gil_used must be True or False, not {_safe_repr(gil_used)}")
         self.name = name
         self.multiple_interpreters = multiple_interpreters
         self.gil_used = gil_used
@@ -699,7 +742,7 @@ cdef class ModuleDef:
         for fd in self._functions:
             if (<FunctionDef>fd).name == name:
                 return fd
-        raise KeyError(f"ModuleDef {self.name!r} defines no {name!r}")
+        raise KeyError(f"ModuleDef {self.name!r} defines no {_safe_repr(name)}")
 
     def __contains__(self, name):
         return name in self._names
@@ -707,8 +750,12 @@ cdef class ModuleDef:
     # -- definition ------------------------------------------------------------------------
 
     cdef _claim_name(self, name, what):
-        _check_open(self, f"{what} {name!r}")
+        _check_open(self, f"{what} {_safe_repr(name)}")
         _check_identifier(name, f"{what} name")
+        if name.startswith("__") and name.endswith("__") and name not in _MODULE_DUNDERS:
+            raise ValueError(f"{what} name {name!r} is reserved: names of the form __x__ "
+                             "belong to the module machinery (__name__, __spec__, __dict__, "
+                             "...); only __getattr__ and __dir__ (PEP 562) may be defined")
         if name in self._names:
             raise ValueError(f"duplicate name {name!r} in ModuleDef {self.name!r}")
         self._names.add(name)
@@ -739,11 +786,11 @@ cdef class ModuleDef:
         for b in bases:
             if isinstance(b, ExceptionDef):
                 if (<ExceptionDef>b).moddef is not self:
-                    raise ValueError(f"exception {name!r}: base {b!r} belongs to another "
+                    raise ValueError(f"exception {name!r}: base {_safe_repr(b)} belongs to another "
                                      "ModuleDef")
             elif not (isinstance(b, type) and issubclass(b, BaseException)):
                 raise TypeError(f"exception {name!r}: base must be an exception class or an "
-                                f"ExceptionDef of this ModuleDef, not {b!r}")
+                                f"ExceptionDef of this ModuleDef, not {_safe_repr(b)}")
         if doc is not None and not isinstance(doc, str):
             raise TypeError(f"exception {name!r}: doc must be a str or None")
         cdef ExceptionDef ed = ExceptionDef.__new__(ExceptionDef)
@@ -764,7 +811,7 @@ cdef class ModuleDef:
         if cls is None:
             return lambda c: self.type(c, name=name, base=base, mutable=mutable)
         if not isinstance(cls, type):
-            raise TypeError(f"@{self.name}.type decorates a class, not {cls!r}")
+            raise TypeError(f"@{self.name}.type decorates a class, not {_safe_repr(cls)}")
         if name is None:
             name = cls.__name__
         cdef TypeDef td = _parse_type(self, cls, name, base, mutable)
@@ -779,6 +826,7 @@ cdef class ModuleDef:
         types, exceptions and functions exist. Hooks run in definition order."""
         _check_callable(hook, "exec hook")
         _check_params(hook, ("state", "module"), "exec hook")
+        _check_runs_to_completion(hook, "exec hook")
         what = f"exec hook {_describe(hook)}"
         with cython.critical_section(self):
             _check_open(self, what)
@@ -790,6 +838,8 @@ cdef class ModuleDef:
     def create(self, name=None):
         """Create and initialise a fresh module instance (not put in ``sys.modules``).
         ``name`` defaults to the definition's name."""
+        if self.name is None:
+            raise TypeError("ModuleDef.__init__ was never called on this ModuleDef")
         spec = _machinery.ModuleSpec(self.name if name is None else name, Loader(self),
                                      origin="hpystate")
         module = _import_util.module_from_spec(spec)
@@ -797,6 +847,8 @@ cdef class ModuleDef:
         return module
 
     cdef object _create_module(self, spec):
+        if self.name is None:
+            raise TypeError("ModuleDef.__init__ was never called on this ModuleDef")
         self._check_interpreter(spec.name)
         # Additions check _frozen and append under the same critical section, so every
         # member added before this point is in every instance and none can be added after.

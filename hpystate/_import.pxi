@@ -1,22 +1,36 @@
 # Included by _core.pyx (textually: one module, one namespace).
 # 6. The import path: Loader, the register() finder, real extension entries.
 
-class Loader:
+@cython.final
+cdef class Loader:
     """An importlib loader creating a fresh module instance of a ``ModuleDef`` per import,
     with PEP 489 multi-phase semantics: ``create_module`` makes the module from the
     definition, ``exec_module`` runs its initialisation once (``importlib.reload`` keeps the
     instance, as for multi-phase C extensions)."""
+    cdef readonly ModuleDef moddef
 
     def __init__(self, moddef):
         if not isinstance(moddef, ModuleDef):
-            raise TypeError(f"Loader needs a ModuleDef, not {moddef!r}")
+            raise TypeError(f"Loader needs a ModuleDef, not {_safe_repr(moddef)}")
         self.moddef = moddef
 
     def create_module(self, spec):
-        return (<ModuleDef>self.moddef)._create_module(spec)
+        if self.moddef is None:
+            raise TypeError("this Loader was never initialised with a ModuleDef")
+        if not isinstance(getattr(spec, "name", None), str):
+            raise TypeError(f"create_module needs a module spec, not {_safe_repr(spec)}")
+        return self.moddef._create_module(spec)
 
     def exec_module(self, module):
-        (<ModuleDef>self.moddef)._exec_module(module)
+        # Only a module this definition created: another module's state block (or a
+        # foreign module's definition) would be read as this definition's.
+        if self.moddef is None or not PyModule_Check(module) or \
+                hps_module_def(<PyObject *>module) != &self.moddef._c.moddef:
+            raise TypeError(f"{_safe_repr(module)} was not created by this loader's "
+                            f"create_module (ModuleDef {self.moddef.name!r})"
+                            if self.moddef is not None else "this Loader was never "
+                            "initialised with a ModuleDef")
+        self.moddef._exec_module(module)
 
     def __repr__(self):
         return f"<hpystate.Loader for {self.moddef!r}>"
@@ -50,8 +64,8 @@ def _resolve_definition(fullname, entry):
     for part in attr.split("."):
         obj = getattr(obj, part)
     if not isinstance(obj, ModuleDef):
-        raise ImportError(f"hpystate: {entry!r} registered for {fullname!r} is not a "
-                          f"ModuleDef but {obj!r}", name=fullname)
+        raise ImportError(f"hpystate: {_safe_repr(entry)} registered for {fullname!r} is not a "
+                          f"ModuleDef but {_safe_repr(obj)}", name=fullname)
     return obj
 
 
@@ -65,7 +79,9 @@ def _finder():
         if isinstance(f, _Finder):
             return f
     f = _Finder()
-    _sys.meta_path.append(f)
+    # In front: a registered name wins over a same-named module or package on sys.path
+    # (the path finder comes before any finder appended).
+    _sys.meta_path.insert(0, f)
     return f
 
 
@@ -75,20 +91,20 @@ def register(fullname, definition):
     system (``del sys.modules[name]`` + import gives a new instance; ``importlib.reload``
     keeps it). Typically called in the package's ``__init__.py``."""
     if not isinstance(fullname, str) or not all(p.isidentifier() for p in fullname.split(".")):
-        raise ValueError(f"module name must be a dotted Python identifier, not {fullname!r}")
+        raise ValueError(f"module name must be a dotted Python identifier, not {_safe_repr(fullname)}")
     if isinstance(definition, str):
         modname, sep, attr = definition.partition(":")
         if not sep or not modname or not attr:
             raise ValueError(f"definition string must look like 'package.module:attribute', "
-                             f"not {definition!r}")
+                             f"not {_safe_repr(definition)}")
     elif not isinstance(definition, ModuleDef):
         raise TypeError(f"definition must be a ModuleDef or a 'module:attribute' string, not "
-                        f"{definition!r}")
+                        f"{_safe_repr(definition)}")
     with _registry_lock:
         finder = _finder()
         known = finder.registry.get(fullname)
         if known is not None and known is not definition and known != definition:
-            raise ValueError(f"module name {fullname!r} is already registered to {known!r}")
+            raise ValueError(f"module name {fullname!r} is already registered to {_safe_repr(known)}")
         finder.registry[fullname] = definition
 
 

@@ -7,6 +7,15 @@
 # when type(Box.get) is mutable; docs/benchmarks.md has the cost).
 for _cls in (ModuleState, _Binding, _VectorcallBinding, _StateCallable, StateFunction,
              StateMethod, StateProperty, _Handle, TypeDef, ExceptionDef, FunctionDef,
-             ModuleDef, _CCallable, CFunction, CMethod):
+             ModuleDef, _CCallable, CFunction, CMethod, Loader):
     _freeze(_cls)
+del _cls
+
+# Only hpystate makes these (a default-constructed one would be empty): Python-level calls
+# of the classes are refused; hpystate's own Cython code calls their tp_new directly.
+for _cls in (_Binding, _VectorcallBinding, _StateCallable, StateFunction, StateMethod,
+             StateProperty, _Handle, TypeDef, ExceptionDef, FunctionDef, _CCallable,
+             CFunction, CMethod, _CImpl, _MemberDef):
+    (<PyTypeObject_ *>_cls).tp_new = <void *>hps_no_new
+    PyType_Modified(<PyTypeObject_ *>_cls)
 del _cls

@@ -23,7 +23,7 @@ cdef int _init_instance(ModuleDef d, module) except -1:
     if b.state != NULL:
         return 0                    # already initialised (exec_module on reload)
     modname = module.__name__
-    cdef ModuleState state = d.state.__new__(d.state)
+    cdef ModuleState state = _new_state(d)
     state._module = module
     objects = []
     Py_INCREF(state)
@@ -32,7 +32,7 @@ cdef int _init_instance(ModuleDef d, module) except -1:
     b.moddef = <PyObject *>d
     Py_INCREF(objects)
     b.objects = <PyObject *>objects
-    state.__init__()
+    _check_returns_none(state.__init__(), f"{d.state.__qualname__}.__init__()")
     cdef TypeDef td
     for handle in d._handles:
         if isinstance(handle, ExceptionDef):
@@ -51,13 +51,42 @@ cdef int _init_instance(ModuleDef d, module) except -1:
         setattr(module, fd.name, f)
     for hook in d._exec_hooks:
         try:
-            hook(state, module)
+            _check_returns_none(hook(state, module), f"exec hook {_describe(hook)}")
         except BaseException as exc:
             if hasattr(exc, "add_note"):
                 exc.add_note(f"raised by exec hook {_describe(hook)} of hpystate module "
                              f"{modname!r}")
             raise
     return 0
+
+
+cdef ModuleState _new_state(ModuleDef d):
+    """A fresh state object: ``StateClass.__new__`` must make a new, unattached instance
+    (one returning an existing state would share it between two modules)."""
+    state = d.state.__new__(d.state)
+    if not isinstance(state, d.state):
+        raise TypeError(f"{d.state.__qualname__}.__new__ returned {_safe_repr(state)}, not a "
+                        f"new {d.state.__qualname__} instance")
+    if (<ModuleState>state)._module is not None:
+        raise TypeError(f"{d.state.__qualname__}.__new__ returned a state that belongs to "
+                        f"module {(<ModuleState>state)._module.__name__!r}; each module "
+                        "instance needs a new state object")
+    return <ModuleState>state
+
+
+cdef int _check_returns_none(result, str what) except -1:
+    """What hpystate calls for its side effects must not hand back work that never runs
+    (an ``async def`` or generator function returns a coroutine or generator)."""
+    if result is None:
+        return 0
+    close = getattr(result, "close", None)
+    if _inspect.iscoroutine(result) or _inspect.isgenerator(result) or \
+            _inspect.isasyncgen(result):
+        if close is not None:
+            close()             # no "never awaited" warning on top of the error
+        raise TypeError(f"{what} returned a {type(result).__name__}: it must be a plain "
+                        "function (async and generator functions never run here)")
+    raise TypeError(f"{what} should return None, not {type(result).__name__!r}")
 
 
 cdef int _m_traverse(PyObject *module, visitproc visit, void *arg) noexcept:
@@ -132,6 +161,7 @@ class _LayoutProbe:
 cdef void *_subtype_dealloc = (<PyTypeObject_ *>_LayoutProbe).tp_dealloc
 cdef void *_subtype_traverse = (<PyTypeObject_ *>_LayoutProbe).tp_traverse
 cdef void *_subtype_clear = (<PyTypeObject_ *>_LayoutProbe).tp_clear
+hps_note_subtype_dealloc(_subtype_dealloc)      # for ModuleState's dealloc (_capi.h)
 
 # C statics are shared by every interpreter in the process: only constant C data here (module
 # globals of object type live in each interpreter's module state; see docs/subinterpreters.md).
@@ -139,7 +169,7 @@ cdef const char *_WEAKLIST_NAME = "__weaklistoffset__"
 cdef const char *_DICT_NAME = "__dictoffset__"
 
 
-cdef object _new_heap_type(bytes name, module, tuple bases, Py_ssize_t basicsize,
+cdef object _new_heap_type(const char *name, module, tuple bases, Py_ssize_t basicsize,
                            PyMemberDef *mdefs, bint add_dict, bytes doc,
                            unsigned long extra_flags=0, PyType_Slot *extra=NULL,
                            Py_ssize_t n_extra=0):
@@ -170,7 +200,7 @@ cdef object _new_heap_type(bytes name, module, tuple bases, Py_ssize_t basicsize
     spec.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC | extra_flags
     spec.slots = tslots
     try:
-        return PyType_FromModuleAndSpec(module, &spec, bases)
+        return hps_type_from_spec(module, &spec, bases)
     finally:
         PyMem_Free(tslots)
 
@@ -276,13 +306,10 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
         bases = (objects[(<TypeDef>td._base)._index], layout)
     else:
         bases = (layout,)
-    fullname = td._spec_names.get(modname)
-    if fullname is None:
-        # On 3.10 tp_name points into this buffer: it lives as long as the TypeDef.
-        fullname = td._spec_names.setdefault(modname, f"{modname}.{td.name}".encode())
     doc_b = td._doc.encode() if isinstance(td._doc, str) else None
     qual_prefix = td.name + "."
     cdef _Block *b = <_Block *>PyModule_GetState(<PyObject *>module)
+    cdef const char *fullname = _block_name(b, f"{modname}.{td.name}".encode())
     cdef Py_ssize_t n_extra = 0
     cdef PyType_Slot *extra = <PyType_Slot *>PyMem_Malloc(
         (td._n_c_slots + 2) * sizeof(PyType_Slot))
@@ -302,6 +329,7 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
     # table was full, then the Python-level ones. type.__setattr__ lets CPython install its
     # slot dispatcher for dunders.
     for attr, value in fallbacks:
+        (<_CCallable>value)._owner = cls
         setattr(cls, attr, value)
     cdef _MemberDef m
     for m in td._members:
@@ -310,6 +338,15 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
     if not td._mutable:
         _freeze(cls)
     return cls
+
+
+cdef const char *_block_name(_Block *b, bytes name) except NULL:
+    """A copy of ``name`` owned by the module instance: tp_name points into the spec's name
+    on 3.10, and the instance outlives its types (each holds it)."""
+    cdef Py_ssize_t n = len(name)
+    cdef char *copy = <char *>_block_alloc(b, n + 1)
+    memcpy(copy, <char *>name, n)
+    return copy
 
 
 cdef Py_ssize_t _c_members(TypeDef td, _Block *b, state, str modname, str qual_prefix,
@@ -429,7 +466,7 @@ def state_of(obj):
             module = None
     cdef _Block *b = _block_of(module, None)
     if b == NULL:
-        raise TypeError(f"{obj!r} is not a module instance or type created by hpystate")
+        raise TypeError(f"{_safe_repr(obj)} is not a module instance or type created by hpystate")
     if b.state == NULL:
         raise RuntimeError(f"module {module.__name__!r} is not initialised (or was cleared)")
     return <object>b.state

@@ -136,6 +136,18 @@ def test_sequence_index_on_both_paths(pair, mode):
     assert list(q) == [(s1, i) for i in range(7)]
 
 
+def test_descriptors_check_self_on_both_paths(pair, mode):
+    # Called through the class with a foreign object, a C method or slot dunder raises
+    # TypeError whichever path installed it (the implementation relies on self's type).
+    m1, m2, s1, s2 = pair
+    for call in (lambda: m1.Box.who(12345), lambda: m1.Box.take("x", 1),
+                 lambda: m1.Box.__neg__(12345), lambda: m1.Box.__add__(object(), 1),
+                 lambda: m1.Box.__len__([]), lambda: m1.Seq.__getitem__(m1.Box(1), 0)):
+        with pytest.raises(TypeError, match="doesn't apply to a|requires a"):
+            call()
+    assert m1.Box.who(m1.Box(1)) is s1          # and the right object still works
+
+
 def test_getsets(pair):
     m1, m2, s1, s2 = pair
     b = m1.Box(1)
@@ -305,6 +317,10 @@ def test_bad_registrations_fail_at_definition_time(cext):
             ValueError, "duplicate member name '__len__': C slot 'mp_length' and C slot "
                         "'sq_length' both set it"),
         "after create": (TypeError, "frozen"),
+        "function on None": (TypeError, "add_function() needs a ModuleDef, not None"),
+        "method on None": (TypeError, "add_method() needs a TypeDef, not None"),
+        "slot on None": (TypeError, "add_slot() needs a TypeDef, not None"),
+        "getset on None": (TypeError, "add_getset() needs a TypeDef, not None"),
     }
     assert set(errors) == set(expect)
     for name, (exc_type, text) in expect.items():
@@ -360,3 +376,24 @@ def test_state_class_from_a_module_built_without_type_specs(cext):
         gc.collect()
     assert all(r() is None for r in refs)
     assert sys.getrefcount(St) == before
+
+
+def test_python_subclass_of_a_static_state_class(cext):
+    # A Python subclass of that static state class: CPython's subtype_dealloc drops the
+    # reference to it, so ModuleState's dealloc must not drop another one.
+    St = type(hpystate.state_of(cext.defn.create()))
+
+    class PySt(St):
+        pass
+
+    d = hpystate.ModuleDef("hps_pysub_state", state=PySt)
+    gc.collect()
+    before = sys.getrefcount(PySt)
+    m = d.create()
+    del m
+    gc.collect()
+    assert sys.getrefcount(PySt) == before      # one create/free: no reference lost
+    for _ in range(300):                        # was a segfault after a few
+        assert type(hpystate.state_of(d.create())) is PySt
+        gc.collect()
+    assert sys.getrefcount(PySt) == before

@@ -285,6 +285,10 @@ def bad_registrations():
         "bad name": lambda: add_method(t, "not valid", <void *>m_who, METH_NOARGS),
         "duplicate function": lambda: (add_function(d, "f", <void *>f_o, METH_O),
                                        add_function(d, "f", <void *>f_o, METH_O)),
+        "function on None": lambda: add_function(None, "g", <void *>f_o, METH_O),
+        "method on None": lambda: add_method(None, "m", <void *>m_who, METH_NOARGS),
+        "slot on None": lambda: add_slot(None, "nb_add", <void *>s_add),
+        "getset on None": lambda: add_getset(None, "a", <void *>g_value, NULL),
     }
     for name, fn in cases.items():
         try:
