@@ -66,6 +66,7 @@ cdef class _Binding:
         return self._state
 
     def __reduce__(self):
+        _check_self(self, _Binding, "__reduce__")
         # Pickled by reference, like functions and classes: module + qualified name.
         return self._qualname
 

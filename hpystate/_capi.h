@@ -14,11 +14,36 @@ static void hps_moddef_base_init(PyModuleDef *d) {
     PyModuleDef_Base base = PyModuleDef_HEAD_INIT;
     d->m_base = base;
 }
-/* Getset for the instance __dict__ of hpystate types that have one. Constant data. */
-static PyGetSetDef hps_dict_getset[] = {
-    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+/* ``__class__`` of hpystate instances (on every layout type): reads as object's does;
+   an assignment is checked first by _instance.pxi's _assign_class (registered once at
+   import: the same function in every interpreter), which refuses one that would make the
+   object drop a module instance its bound C methods may read, then assigns as object's
+   setter does. */
+static int (*hps_assign_class)(PyObject *self, PyObject *value) = NULL;
+static PyObject *hps_get_class(PyObject *self, void *closure) {
+    (void)closure;
+    return Py_NewRef((PyObject *)Py_TYPE(self));
+}
+static int hps_set_class(PyObject *self, PyObject *value, void *closure) {
+    (void)closure;
+    return hps_assign_class(self, value);
+}
+/* Getsets of layout types, with and without an instance __dict__. Constant data. */
+static PyGetSetDef hps_layout_getset[] = {
+    {"__class__", hps_get_class, hps_set_class, NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };
+static PyGetSetDef hps_layout_dict_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {"__class__", hps_get_class, hps_set_class, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL}
+};
+/* The module a heap type was created with (borrowed), or NULL; never raises. */
+static PyObject *hps_type_module(PyObject *t) {
+    if (!PyType_Check(t) || !(((PyTypeObject *)t)->tp_flags & Py_TPFLAGS_HEAPTYPE))
+        return NULL;
+    return ((PyHeapTypeObject *)t)->ht_module;
+}
 /* 3.12+: __dict__ and weak references live in the object's pre-header (as for classes
    defined in Python); CPython's layout check no longer ignores trailing dict/weaklist
    slots, so types sharing a layout must not add them to the basic size. */
@@ -45,6 +70,11 @@ static void hps_unlock(void) {
    and CPython's __getitem__ wrapper do on the trampoline path (-1 with an exception set
    on error; -1 without one is an index). */
 static Py_ssize_t hps_sequence_index(PyObject *self, PyObject *key) {
+    if (!PyIndex_Check(key)) {              /* PyObject_GetItem's message */
+        PyErr_Format(PyExc_TypeError, "sequence index must be integer, not '%.200s'",
+                     Py_TYPE(key)->tp_name);
+        return -1;
+    }
     Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
     if (i == -1 && PyErr_Occurred())
         return -1;

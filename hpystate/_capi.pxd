@@ -20,6 +20,7 @@ cdef extern from "_capi.h":
         Py_ssize_t tp_dictoffset
         PyTypeObject_ *tp_base
         void *tp_new
+        void *tp_vectorcall
 
     int hps_state_install(PyTypeObject_ *t) except -1
     void hps_note_subtype_dealloc(void *f)
@@ -107,7 +108,10 @@ cdef extern from "_capi.h":
     PyObject *PyErr_Occurred()                      # borrowed; NULL: none pending
 
     # type slot ids of the slots in tools/slot_table.py: _slot_table.pxd
-    PyGetSetDef hps_dict_getset[]
+    PyGetSetDef hps_layout_getset[]
+    PyGetSetDef hps_layout_dict_getset[]
+    int (*hps_assign_class)(PyObject *self, PyObject *value) except -1
+    PyObject *hps_type_module(PyObject *t)
     bint HPS_MANAGED_PREHEADER
     unsigned long HPS_TPFLAGS_MANAGED_DICT
     unsigned long HPS_TPFLAGS_MANAGED_WEAKREF

@@ -2,6 +2,15 @@
 # 2. Definitions: the class-body markers (method, slot, getter, ...), the handles
 #    (TypeDef, ExceptionDef, FunctionDef) and ModuleDef, which collects them.
 
+cdef inline int _check_self(self, type cls, str meth) except -1:
+    # A ``def`` method of a cdef class called through the class (``TypeDef.of(x, y)``)
+    # gets whatever ``x`` is, unchecked, as self: what a method descriptor would refuse.
+    if not isinstance(self, cls):
+        raise TypeError(f"descriptor {meth!r} for {cls.__name__!r} objects doesn't apply "
+                        f"to a {type(self).__name__!r} object")
+    return 0
+
+
 def _safe_repr(obj):
     """``repr(obj)`` for an error message: a repr that raises must not replace the error."""
     try:
@@ -470,6 +479,7 @@ cdef class _Handle:
     def of(self, owner):
         """The per-instance object for ``owner``: a module instance made from this
         definition, or its state object."""
+        _check_self(self, _Handle, "of")
         module = (<ModuleState>owner)._module if isinstance(owner, ModuleState) else owner
         cdef _Block *b = _block_of(module, self.moddef)
         if b == NULL or b.objects == NULL:
@@ -483,6 +493,7 @@ cdef class _Handle:
         return objects[self._index]
 
     def __mro_entries__(self, bases):
+        _check_self(self, _Handle, "__mro_entries__")
         # ``class Sub(Box)`` inside a module definition: the base is recorded through
         # __orig_bases__ and resolved per module instance by ``@mod.type``.
         if isinstance(self, ExceptionDef):
@@ -560,6 +571,7 @@ cdef class FunctionDef:
     cdef _CImpl _c              # the C implementation (cimport API), or None
 
     def of(self, owner):
+        _check_self(self, FunctionDef, "of")
         module = (<ModuleState>owner)._module if isinstance(owner, ModuleState) else owner
         if _block_of(module, self.moddef) == NULL:
             raise TypeError(f"{_safe_repr(owner)} is not a module instance of "
@@ -763,6 +775,7 @@ cdef class ModuleDef:
     def function(self, impl=None, *, name=None):
         """Decorator: add module function ``impl(state, ...)``; ``module.<name>(...)`` calls it
         with that module instance's state."""
+        _check_self(self, ModuleDef, "function")
         if impl is None:
             return lambda f: self.function(f, name=name)
         _check_callable(impl, "module function implementation")
@@ -782,6 +795,7 @@ cdef class ModuleDef:
     def exception(self, name, base=Exception, *, doc=None):
         """Add an exception class created afresh for every module instance; returns its
         handle (``Error.of(state)`` is that instance's class)."""
+        _check_self(self, ModuleDef, "exception")
         bases = base if isinstance(base, tuple) else (base,)
         for b in bases:
             if isinstance(b, ExceptionDef):
@@ -808,6 +822,7 @@ cdef class ModuleDef:
         """Class decorator: register a type created per module instance with
         ``PyType_FromModuleAndSpec``. ``__slots__`` gives the instance layout (object fields,
         GC-traversed); without ``__slots__`` instances have a ``__dict__``."""
+        _check_self(self, ModuleDef, "type")
         if cls is None:
             return lambda c: self.type(c, name=name, base=base, mutable=mutable)
         if not isinstance(cls, type):
@@ -824,6 +839,7 @@ cdef class ModuleDef:
     def exec(self, hook):
         """Decorator: run ``hook(state, module)`` when an instance is initialised, after its
         types, exceptions and functions exist. Hooks run in definition order."""
+        _check_self(self, ModuleDef, "exec")
         _check_callable(hook, "exec hook")
         _check_params(hook, ("state", "module"), "exec hook")
         _check_runs_to_completion(hook, "exec hook")
@@ -838,6 +854,7 @@ cdef class ModuleDef:
     def create(self, name=None):
         """Create and initialise a fresh module instance (not put in ``sys.modules``).
         ``name`` defaults to the definition's name."""
+        _check_self(self, ModuleDef, "create")
         if self.name is None:
             raise TypeError("ModuleDef.__init__ was never called on this ModuleDef")
         spec = _machinery.ModuleSpec(self.name if name is None else name, Loader(self),

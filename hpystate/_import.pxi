@@ -15,6 +15,7 @@ cdef class Loader:
         self.moddef = moddef
 
     def create_module(self, spec):
+        _check_self(self, Loader, "create_module")
         if self.moddef is None:
             raise TypeError("this Loader was never initialised with a ModuleDef")
         if not isinstance(getattr(spec, "name", None), str):
@@ -22,6 +23,7 @@ cdef class Loader:
         return self.moddef._create_module(spec)
 
     def exec_module(self, module):
+        _check_self(self, Loader, "exec_module")
         # Only a module this definition created: another module's state block (or a
         # foreign module's definition) would be read as this definition's.
         if self.moddef is None or not PyModule_Check(module) or \

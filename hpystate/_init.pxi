@@ -17,5 +17,6 @@ for _cls in (_Binding, _VectorcallBinding, _StateCallable, StateFunction, StateM
              StateProperty, _Handle, TypeDef, ExceptionDef, FunctionDef, _CCallable,
              CFunction, CMethod, _CImpl, _MemberDef):
     (<PyTypeObject_ *>_cls).tp_new = <void *>hps_no_new
+    (<PyTypeObject_ *>_cls).tp_vectorcall = NULL      # Cython's may construct without tp_new
     PyType_Modified(<PyTypeObject_ *>_cls)
 del _cls

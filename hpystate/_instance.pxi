@@ -170,7 +170,7 @@ cdef const char *_DICT_NAME = "__dictoffset__"
 
 
 cdef object _new_heap_type(const char *name, module, tuple bases, Py_ssize_t basicsize,
-                           PyMemberDef *mdefs, bint add_dict, bytes doc,
+                           PyMemberDef *mdefs, PyGetSetDef *getsets, bytes doc,
                            unsigned long extra_flags=0, PyType_Slot *extra=NULL,
                            Py_ssize_t n_extra=0):
     """PyType_FromModuleAndSpec with CPython's generic instance functions (see above), plus
@@ -191,8 +191,8 @@ cdef object _new_heap_type(const char *name, module, tuple bases, Py_ssize_t bas
         tslots[k].slot = Py_tp_members; tslots[k].pfunc = mdefs; k += 1
     if doc is not None:
         tslots[k].slot = Py_tp_doc; tslots[k].pfunc = <char *>doc; k += 1
-    if add_dict:
-        tslots[k].slot = Py_tp_getset; tslots[k].pfunc = hps_dict_getset; k += 1
+    if getsets != NULL:
+        tslots[k].slot = Py_tp_getset; tslots[k].pfunc = getsets; k += 1
     tslots[k].slot = 0; tslots[k].pfunc = NULL
     spec.name = name
     spec.basicsize = <int>basicsize
@@ -230,6 +230,7 @@ def _layout_type(TypeDef td):
     layout = _build_layout(td, base, name_b)
     # copyreg reads __slots__ from class dicts to pickle slot values.
     layout.__slots__ = td._fields
+    layout.__init_subclass__ = _builtins.classmethod(_hold_instance_types)
     _freeze(layout)
     # Threads making the first instances at once may each build one: the first published
     # is the only one ever used, so all instances share one layout (no layout conflict).
@@ -239,6 +240,71 @@ def _layout_type(TypeDef td):
             td._layout_name = name_b    # tp_name points into it on 3.10/3.11
         layout = td._layout
     return layout
+
+
+# -- keeping what bound C methods read (docs/design.md, "Ownership rules") -------------------
+# A bound C-level method (``bm = obj.who``) is CPython's builtin method: it holds ``obj``,
+# which holds its class, which (through its bases) holds the module instance whose entries
+# and arrays the method reads. Two changes could break that chain; hpystate closes both.
+
+def _instance_modules(cls):
+    """The hpystate module instances whose types are in ``cls``'s MRO."""
+    found = set()
+    for t in cls.__mro__:
+        m = hps_type_module(<PyObject *>t)
+        if m != NULL and _block_of(<object>m, None) != NULL:
+            found.add(<object>m)
+    return found
+
+
+# object's own __class__ setter, which _assign_class calls once the change is allowed.
+_OBJECT_CLASS = object.__dict__["__class__"]
+
+
+cdef int _assign_class(PyObject *obj, PyObject *value) except -1:
+    """``obj.__class__ = value`` for hpystate instances: refused where ``obj`` would stop
+    holding a module instance that its current class holds."""
+    if value == NULL:
+        raise TypeError("can't delete __class__ attribute")
+    old = type(<object>obj)
+    new = <object>value
+    if isinstance(new, type) and new is not old:
+        lost = _instance_modules(old) - _instance_modules(new)
+        if lost:
+            names = ", ".join(sorted(repr(m.__name__) for m in lost))
+            raise TypeError(f"__class__ assignment: a {old.__qualname__!r} object would no "
+                            f"longer hold module instance {names} (its C-level methods "
+                            f"bound to the object read it); {new.__qualname__!r} must "
+                            "derive from the same module instances' types")
+    _OBJECT_CLASS.__set__(<object>obj, new)
+    return 0
+
+
+hps_assign_class = _assign_class
+
+
+def _drop_held(ref):
+    _HELD.pop(ref, None)
+
+
+# Python subclass (weakly) -> the per-instance types in its MRO when it was created: kept
+# alive with it, so that ``Sub.__bases__ = (...)`` cannot make it (and its instances) drop
+# a module instance that bound C methods of its objects read.
+_HELD = {}
+
+
+def _hold_instance_types(cls, **kwargs):
+    """__init_subclass__ of every layout type (so of every hpystate type)."""
+    held = () if hps_type_module(<PyObject *>cls) != NULL else tuple(t for t in cls.__mro__ if hps_type_module(<PyObject *>t) != NULL and
+                 _block_of(<object>hps_type_module(<PyObject *>t), None) != NULL)
+    if held:
+        _HELD[_weakref.ref(cls, _drop_held)] = held
+    for t in cls.__mro__[1:]:           # then the rest of the chain, as super() would
+        f = t.__dict__.get("__init_subclass__")
+        if f is not None and not (isinstance(f, _builtins.classmethod) and
+                                  f.__func__ is _hold_instance_types):
+            return f.__get__(None, cls)(**kwargs)
+    return None
 
 
 cdef object _build_layout(TypeDef td, base, bytes name_b):
@@ -257,6 +323,7 @@ cdef object _build_layout(TypeDef td, base, bytes name_b):
             flags |= HPS_TPFLAGS_MANAGED_WEAKREF
         add_weaklist = False
     cdef bint dict_member = add_dict and not HPS_MANAGED_PREHEADER
+    cdef PyGetSetDef *getsets
     cdef Py_ssize_t nmembers = len(td._fields) + dict_member + add_weaklist
     cdef PyMemberDef *mdefs = <PyMemberDef *>PyMem_Malloc((nmembers + 1) * sizeof(PyMemberDef))
     if mdefs == NULL:
@@ -266,7 +333,9 @@ cdef object _build_layout(TypeDef td, base, bytes name_b):
         size = _fill_layout_members(mdefs, td, bt.tp_basicsize, dict_member, add_weaklist)
         doc = (f"Instance layout of {td.moddef.name}.{td.name}, shared by the types every "
                "module instance creates for it.").encode()
-        return _new_heap_type(name_b, None, (base,), size, mdefs, add_dict, doc, flags)
+        getsets = <PyGetSetDef *>hps_layout_dict_getset if add_dict else \
+            <PyGetSetDef *>hps_layout_getset
+        return _new_heap_type(name_b, None, (base,), size, mdefs, getsets, doc, flags)
     finally:
         PyMem_Free(mdefs)               # copied into the type by PyType_FromModuleAndSpec
 
@@ -320,7 +389,7 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
         if td._n_c_methods or td._n_c_slots or td._n_c_getsets:
             n_extra = _c_members(td, b, state, modname, qual_prefix, extra, fallbacks)
         cls = _new_heap_type(fullname, module, bases, (<PyTypeObject_ *>layout).tp_basicsize,
-                             NULL, False, doc_b, 0, extra, n_extra)
+                             NULL, NULL, doc_b, 0, extra, n_extra)
     finally:
         PyMem_Free(extra)
     if td._doc is None:

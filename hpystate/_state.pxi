@@ -29,6 +29,7 @@ cdef class ModuleState:
         return f"<{type(self).__qualname__} of module {self._module.__name__!r}>"
 
     def __reduce__(self):
+        _check_self(self, ModuleState, "__reduce__")
         raise TypeError(f"cannot pickle {type(self).__qualname__!r}: module state belongs to "
                         "one module instance")
 

@@ -285,13 +285,25 @@ def test_instance_names_are_not_kept_forever(d):
             d.create(f"warm{i}")
         gc.collect()
         tracemalloc.start()
-        before = tracemalloc.get_traced_memory()[0]
-        for i in range(5000):
-            d.create(f"adv.name.{i:06d}.{'x' * 40}")
-        gc.collect()
-        result = tracemalloc.get_traced_memory()[0] - before
+        def traced_after(names):
+            for i in names:
+                d.create(f"adv.name.{i:06d}.{'x' * 40}")
+            gc.collect()
+            return tracemalloc.get_traced_memory()[0]
+        first = traced_after(range(1000))
+        grew = traced_after(range(1000, 5000)) - first
+        # What CPython itself keeps per distinct module name (free-threaded builds intern
+        # such strings for good): the same names given to plain classes.
+        def control(names):
+            for i in names:
+                type("Box", (), {"__module__": f"ctl.name.{i:06d}.{'x' * 40}"})
+            gc.collect()
+            return tracemalloc.get_traced_memory()[0]
+        first = control(range(1000))
+        result = {"hpystate": grew, "cpython": control(range(1000, 5000)) - first}
     """)
-    assert r["result"] < 100_000, r          # was ~600 kB for 5,000 names
+    res = r["result"]
+    assert res["hpystate"] < res["cpython"] + 100_000, r     # was +850 kB: ~210 bytes a name
     assert td.name == "Box"
 
 
@@ -310,30 +322,45 @@ def test_allocation_failures_inside_create_never_crash():
 
             @hpystate.method
             def get(state, self):
-                return self.v
+                return state
 
         @d.function
         def f(state):
             return state
 
         d.create()                          # the layout type exists
-        kinds, n = {}, 0
-        while True:
-            n += 1
+        kinds = {}
+        for n in range(1, 400):             # the n-th allocation from here fails
             _testcapi.set_nomemory(n, n + 1)
             try:
                 m = d.create()
+                m.f(), m.Box().get()
             except BaseException as exc:
                 _testcapi.remove_mem_hooks()
                 kinds[type(exc).__name__] = kinds.get(type(exc).__name__, 0) + 1
                 continue
             _testcapi.remove_mem_hooks()
             assert m.f() is hpystate.state_of(m)
-            break
+            kinds["ok"] = kinds.get("ok", 0) + 1
         gc.collect()
-        result = {"failures": n - 1, "kinds": kinds}
+        result = kinds
     """)
     res = r["result"]
-    assert res["failures"] > 20, res
-    assert set(res["kinds"]) <= {"MemoryError", "SystemError"}, res
-    assert res["kinds"].get("SystemError", 0) == 0, res     # no "error without exception"
+    assert res.get("MemoryError", 0) > 5 and res.get("ok", 0) > 0, res
+    assert set(res) <= {"MemoryError", "ok"}, res       # no SystemError: an exception is set
+
+
+@pytest.mark.parametrize("call", [
+    lambda: hpystate.ModuleDef.create(5), lambda: hpystate.ModuleDef.function(5, len),
+    lambda: hpystate.ModuleDef.type(5, int), lambda: hpystate.ModuleDef.exec(5, len),
+    lambda: hpystate.ModuleDef.exception(5, "E"), lambda: hpystate.TypeDef.of(int, 1),
+    lambda: hpystate.ExceptionDef.of("x", 1), lambda: hpystate.FunctionDef.of(5, 6),
+    lambda: hpystate.TypeDef.__mro_entries__(5, ()),
+    lambda: hpystate.Loader.create_module(3, 4), lambda: hpystate.Loader.exec_module(3, 4),
+    lambda: hpystate.ModuleState.__reduce__(5), lambda: hpystate.StateFunction.__reduce__(5),
+])
+def test_methods_called_through_the_class_check_self(call):
+    # Cython's def methods do not check ``self`` when called through the class; hpystate's
+    # do, as method descriptors would.
+    with pytest.raises(TypeError, match="doesn't apply to a"):
+        call()

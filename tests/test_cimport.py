@@ -11,7 +11,7 @@ import pytest
 import hpystate
 from hpystate import _core
 
-from conftest import build_in_place, live_instances
+from conftest import build_in_place, live_instances, run_child
 
 CEXT = pathlib.Path(__file__).resolve().parent / "cext" / "hps_cext.pyx"
 
@@ -271,7 +271,7 @@ def test_entries_released_with_the_module(cext):
     before = _core._trampolines_in_use()
     m = cext.defn.create()
     during = _core._trampolines_in_use()
-    assert sum(during) - sum(before) == 5 + 5 + 22  # 5 functions, 5 methods, 22 slots
+    assert sum(during) - sum(before) == 5 + 6 + 22  # 5 functions, 6 methods, 22 slots
     w = weakref.ref(hpystate.state_of(m))
     b = m.Box(1)
     del m
@@ -397,3 +397,186 @@ def test_python_subclass_of_a_static_state_class(cext):
         assert type(hpystate.state_of(d.create())) is PySt
         gc.collect()
     assert sys.getrefcount(PySt) == before
+
+
+# -- one semantics: every C slot of the slot table, through trampolines and the fallback ---
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tools"))
+import slot_table  # noqa: E402
+
+C_SLOTS = {s.name: s.kind for s in slot_table.SLOTS if s.kind}
+_BIN = {"add": "+", "sub": "-", "mul": "*", "mod": "%", "lshift": "<<", "rshift": ">>",
+        "and": "&", "xor": "^", "or": "|", "floordiv": "//", "truediv": "/", "matmul": "@"}
+
+
+def _inplace(op):
+    def run(o):
+        x = o
+        exec(f"x {op}= 1", {}, loc := {"x": x})
+        return loc["x"]
+    return run
+
+
+# What each Python-level method of a slot does to an instance ``o`` of the type that
+# implements only that slot: the operations that reach the slot, and the explicit dunder.
+OPS = {
+    **{f"__{n}__": [lambda o, s=s: eval(f"o {s} 1"), lambda o, n=n: getattr(type(o), f"__{n}__")(o, 1)]
+       for n, s in _BIN.items()},
+    **{f"__r{n}__": [lambda o, s=s: eval(f"1 {s} o"), lambda o, n=n: getattr(type(o), f"__r{n}__")(o, 1)]
+       for n, s in _BIN.items()},
+    **{f"__i{n}__": [_inplace(s)] for n, s in _BIN.items()},
+    "__divmod__": [lambda o: divmod(o, 1)], "__rdivmod__": [lambda o: divmod(1, o)],
+    "__pow__": [lambda o: o ** 2, lambda o: pow(o, 2, 5), lambda o: type(o).__pow__(o, 2)],
+    "__rpow__": [lambda o: 2 ** o, lambda o: type(o).__rpow__(o, 2)],
+    "__ipow__": [_inplace("**")],
+    "__neg__": [lambda o: -o], "__pos__": [lambda o: +o], "__abs__": [abs],
+    "__invert__": [lambda o: ~o], "__bool__": [bool, lambda o: not o], "__int__": [int],
+    "__float__": [float], "__index__": [lambda o: [10, 20, 30, 40][o]],
+    "__repr__": [repr], "__str__": [str, lambda o: f"{o}"], "__hash__": [hash],
+    "__call__": [lambda o: o(), lambda o: o(1, k=2), lambda o: type(o).__call__(o, 3)],
+    "__iter__": [iter], "__next__": [next, lambda o: list(zip(range(5), iter(lambda: next(o), None)))],
+    **{d: [lambda o, op=op: eval(f"o {op} 1"), lambda o, d=d: getattr(type(o), d)(o, 1)]
+       for d, op in (("__lt__", "<"), ("__le__", "<="), ("__eq__", "=="), ("__ne__", "!="),
+                     ("__gt__", ">"), ("__ge__", ">="))},
+    "__init__": [lambda o: type(o)(1, k=2), lambda o: type(o).__init__(o, 3)],
+    "__del__": [lambda o: o.__del__()],
+    "__len__": [len, bool],
+    "__getitem__": [lambda o: o[0], lambda o: o[-1], lambda o: o[5], lambda o: o["k"],
+                    lambda o: type(o).__getitem__(o, 1)],
+    "__setitem__": [lambda o: o.__setitem__("k", 1)],
+    "__delitem__": [lambda o: o.__delitem__("k")],
+    "__contains__": [lambda o: "yes" in o, lambda o: "no" in o, lambda o: "boom" in o],
+}
+# the r-variant of pow with a modulus: 3.14 made pow(2, o, 5) call __rpow__; before, no slot
+# function of CPython's calls it for a class defined in Python (nor for the fallback).
+if sys.version_info >= (3, 14):
+    OPS["__rpow__"].append(lambda o: pow(2, o, 5))
+
+
+def _outcome(op, o, state):
+    def norm(x):
+        if x is state:
+            return "STATE"
+        if x is o:
+            return "OBJ"
+        if isinstance(x, tuple):
+            return tuple(norm(v) for v in x)
+        if isinstance(x, list):
+            return [norm(v) for v in x]
+        return x
+    try:
+        result = op(o)
+    except Exception as exc:
+        import re
+        return ("raises", type(exc).__name__, re.sub(r"0x[0-9a-f]+", "ADDR", str(exc)))
+    if isinstance(result, type(o)) and result is not o:
+        result = "NEW"
+    elif hasattr(type(result), "__next__") and result is not o:
+        result = ("iterator", list(result))
+    return ("returns", norm(result), norm(list(state.log)))
+
+
+def _outcomes(cext, slot):
+    out = {}
+    for mode in ("trampolines", "fallback"):
+        old = _core._trampoline_limit(0 if mode == "fallback" else None)
+        try:
+            m = cext.every_slot({slot: C_SLOTS[slot]}).create()
+            T, st = getattr(m, f"T_{slot}"), hpystate.state_of(m)
+            assert (type(T.__dict__.get(slot_table_dunder(slot))).__name__ == "CMethod") == \
+                (mode == "fallback"), mode
+            res = []
+            for dunder in (d.name for s in slot_table.SLOTS if s.name == slot for d in s.dunders):
+                for op in OPS[dunder]:
+                    st.log.clear()
+                    o = T.__new__(T)
+                    res.append((dunder, _outcome(op, o, st)))
+            out[mode] = res
+        finally:
+            _core._trampoline_limit(old)
+    return out
+
+
+def slot_table_dunder(slot):
+    return next(s for s in slot_table.SLOTS if s.name == slot).dunders[0].name
+
+
+def test_every_slot_has_operations():
+    dunders = {d.name for s in slot_table.SLOTS if s.kind for d in s.dunders}
+    assert dunders <= set(OPS), dunders - set(OPS)
+
+
+@pytest.mark.parametrize("slot", sorted(C_SLOTS))
+def test_every_slot_behaves_the_same_on_both_paths(cext, slot):
+    # The same assertions for both dispatch paths: every operation reaching the slot has
+    # one outcome (result, state log, or exception and message), whichever path serves it.
+    out = _outcomes(cext, slot)
+    assert out["trampolines"] == out["fallback"]
+    assert any(r[0] == "returns" for _, r in out["trampolines"]), out   # the slot is reached
+
+
+def test_three_argument_pow_with_the_instance_second(cext):
+    # pow(2, o, 5): the trampoline is nb_power itself (C semantics: f(st, 2, o, 5)); the
+    # fallback reaches __rpow__ only where CPython's slot_nb_power calls it (3.14+).
+    out = {}
+    for mode in ("trampolines", "fallback"):
+        old = _core._trampoline_limit(0 if mode == "fallback" else None)
+        try:
+            m = cext.every_slot({"nb_power": "ternary"}).create()
+            o = m.T_nb_power()
+            out[mode] = _outcome(lambda o: pow(2, o, 5), o, hpystate.state_of(m))
+        finally:
+            _core._trampoline_limit(old)
+    assert out["trampolines"] == ("returns", ("STATE", "ternary", 2, "OBJ", 5), [])
+    if sys.version_info >= (3, 14):
+        assert out["fallback"] == out["trampolines"]
+    else:
+        assert out["fallback"][:2] == ("raises", "TypeError")
+
+
+# -- a bound C method keeps what it calls alive ------------------------------------------
+
+_BOUND = """
+    import gc, sys
+    sys.path.insert(0, {path!r})
+    import hpystate, hps_cext
+    d = hps_cext.defn
+    m1 = d.create()
+    s1 = hpystate.state_of(m1)
+    ident = id(s1)
+{setup}
+    bm = o.who                              # a bound method of m1's type, holding o only
+    try:
+{change}
+        outcome = "changed"
+    except TypeError as exc:
+        outcome = "refused: " + str(exc)
+    del m1, s1
+    gc.collect(); gc.collect()
+    newer = [d.create() for _ in range(8)]  # take any entries m1 gave back
+    result = {{"outcome": outcome, "own_state": id(bm()) == ident}}
+"""
+
+
+@pytest.mark.parametrize("setup, change, refused", [
+    ("    class A(m1.Box):\n        __slots__ = ()\n    class B(d.create().Box):\n"
+     "        __slots__ = ()\n    o = A(1)\n    del A", "        o.__class__ = B", True),
+    ("    class Sub(m1.Box):\n        pass\n    o = Sub(1)",
+     "        Sub.__bases__ = (d.create().Box,)", False),
+    ("    o = m1.MBox()", "        o.__class__ = d.create().MBox", True),
+    ("    m2 = d.create()\n    class Both(m1.Box, m2.Box):\n        __slots__ = ()\n"
+     "    o = Both(1)\n    class Only2(m2.Box):\n        __slots__ = ()",
+     "        o.__class__ = Only2", True),
+], ids=["class-between-subclasses", "bases-of-a-subclass", "class-of-a-mutable-type",
+        "class-dropping-one-base"])
+def test_bound_c_method_keeps_its_instance(cext, setup, change, refused):
+    # The issue's scenarios: code that makes an object drop its hold on the type a bound
+    # C method came from, then collects that module instance. Either hpystate refuses the
+    # change, or the bound method still holds what it calls: never a newer instance's
+    # state, never a crash (each runs in a child: a crash fails it, not the suite).
+    path = str(pathlib.Path(cext.__file__).parent)
+    r = run_child(_BOUND.format(path=path, setup=setup, change=change))["result"]
+    assert r["own_state"], r
+    assert r["outcome"].startswith("refused") == refused, r
+    if refused:
+        assert "would no longer hold" in r["outcome"], r

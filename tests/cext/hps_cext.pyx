@@ -167,6 +167,15 @@ add_getset(BoxT, "cvalue", <void *>g_value, <void *>s_value, "value, via C")
 add_getset(BoxT, "ro", <void *>g_value, NULL)
 
 
+# -- a mutable type with a C method: instances may change __class__ ---------------------------
+
+@defn.type(mutable=True)
+class MBox:
+    __slots__ = ()
+
+add_method(<TypeDef>defn["MBox"], "who", <void *>m_who, METH_NOARGS)
+
+
 # -- types whose dispatch path must not change what they do ------------------------------------
 
 @defn.type
@@ -316,3 +325,94 @@ def bad_registrations():
     except Exception as exc:
         out["after create"] = exc
     return out
+
+
+# -- every C slot of the slot table, one type each (test_cimport.py's one-semantics test) --------
+
+cdef object g_unary(St st, object a):
+    return (st, "unary", a)
+
+cdef object g_binary(St st, object a, object b):
+    return (st, "binary", a, b)
+
+cdef object g_ternary(St st, object a, object b, object c):
+    return (st, "ternary", a, b, c)
+
+cdef object g_richcmp(St st, object a, object b, int op):
+    return (st, "cmp", a, b, op)
+
+cdef int g_inquiry(St st, object a) except -1:
+    st.log.append(("inquiry", a))
+    return 1
+
+cdef Py_hash_t g_hash(St st, object a) except -1:
+    return 42
+
+cdef Py_ssize_t g_len(St st, object a) except -1:
+    return 3
+
+cdef object g_ssizearg(St st, object a, Py_ssize_t i):
+    if i < 0 or i >= 3:
+        raise IndexError(f"index {i}")
+    return (st, "item", a, i)
+
+cdef int g_objobj(St st, object a, object b) except -1:
+    if b == "boom":
+        raise KeyError("boom")
+    return b == "yes"
+
+cdef int g_objobjarg(St st, object a, object key, PyObject *value) except -1:
+    st.log.append(("set", a, key, <object>value if value != NULL else "<NULL>"))
+    return 0
+
+cdef object g_call(St st, object a, PyObject *args, PyObject *kwargs):
+    return (st, "call", a, <object>args, <object>kwargs if kwargs != NULL else None)
+
+cdef int g_init(St st, object a, PyObject *args, PyObject *kwargs) except -1:
+    st.log.append(("init", <object>args, <object>kwargs if kwargs != NULL else None))
+    return 0
+
+cdef int g_finalize(St st, object a) except -1:
+    st.log.append(("del", type(a).__name__))
+    return 0
+
+cdef PyObject *g_next(St st, object a) noexcept:
+    if len(st.log) >= 2:
+        return NULL                     # ends the iteration, no exception set
+    st.log.append("next")
+    result = (st, "next", a)
+    Py_INCREF(result)
+    return <PyObject *>result
+
+cdef object g_str(St st, object a):
+    return "S"
+
+cdef object g_int(St st, object a):
+    return 2
+
+cdef object g_float(St st, object a):
+    return 1.5
+
+cdef object g_iter(St st, object a):
+    return iter((st, a))
+
+GENERIC = {"unary": <size_t>g_unary, "binary": <size_t>g_binary,
+           "ternary": <size_t>g_ternary, "richcmp": <size_t>g_richcmp,
+           "inquiry": <size_t>g_inquiry, "hash": <size_t>g_hash, "len": <size_t>g_len,
+           "ssizearg": <size_t>g_ssizearg, "objobj": <size_t>g_objobj,
+           "objobjarg": <size_t>g_objobjarg, "finalize": <size_t>g_finalize}
+SPECIAL = {"tp_call": <size_t>g_call, "tp_init": <size_t>g_init, "tp_iternext": <size_t>g_next,
+           "tp_repr": <size_t>g_str, "tp_str": <size_t>g_str, "nb_int": <size_t>g_int,
+           "nb_index": <size_t>g_int, "nb_float": <size_t>g_float, "tp_iter": <size_t>g_iter}
+
+
+def every_slot(kinds):
+    """A definition with one type per C slot, ``T_<slot>``, implementing only that slot
+    with a generic implementation of its kind (``kinds``: slot name -> kind name)."""
+    d = hpystate.ModuleDef("hps_every_slot", state=St)
+    cdef TypeDef td
+    for slot, kind in kinds.items():
+        d.type(type(f"T_{slot}", (), {"__slots__": ()}))
+        td = d[f"T_{slot}"]
+        add_slot(td, slot, <void *><size_t>SPECIAL.get(slot, GENERIC[kind]))
+    return d
