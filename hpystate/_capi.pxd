@@ -45,6 +45,7 @@ cdef extern from "_capi.h":
     Py_ssize_t PyTuple_GET_SIZE(PyObject *)
     PyObject *PyErr_NoMemory()
     void *PyMem_Malloc(size_t)
+    void *PyMem_Calloc(size_t, size_t)
     void *PyMem_Realloc(void *, size_t)
     void PyMem_Free(void *)
     void PyType_Modified(PyTypeObject_ *)

@@ -10,19 +10,29 @@
 # a C-level descriptor under the method or dunder name(s), dispatched by CPython's own slot
 # functions (see docs/cimport.md).
 
-cdef unsigned char _used[HPS_NKINDS][HPS_PER_KIND]     # guarded by hps_lock
+cdef unsigned char _used[HPS_NKINDS][HPS_PER_KIND]     # guarded by hps_lock, as are:
+cdef int _n_used[HPS_NKINDS]            # entries taken, by kind
+cdef int _hint[HPS_NKINDS]              # where the next search for a free entry starts
 cdef int _limit = HPS_PER_KIND          # usable entries per kind (tests lower it)
 
 
-cdef int _entry_alloc(int kind, void *impl, PyObject *state) noexcept:
-    cdef int i
+cdef int _entry_alloc(int kind, void *impl, PyObject *state, int *held) noexcept:
+    """Entry ``i`` of ``kind`` for ``impl``/``state``, or -1: the table is full, or the
+    definition (whose per-kind counts ``held`` points at) already holds half of it, so
+    that no definition can leave another without trampolines."""
+    cdef int i, j
     cdef int found = -1
     hps_lock()
-    for i in range(_limit):
-        if not _used[kind][i]:
-            _used[kind][i] = 1
-            found = i
-            break
+    if _n_used[kind] < _limit and held[kind] < _limit // 2 + _limit % 2:
+        for j in range(_limit):
+            i = (_hint[kind] + j) % _limit
+            if not _used[kind][i]:
+                _used[kind][i] = 1
+                _n_used[kind] += 1
+                held[kind] += 1
+                _hint[kind] = i + 1
+                found = i
+                break
     hps_unlock()
     if found >= 0:
         Py_INCREF(<object>state)
@@ -31,12 +41,14 @@ cdef int _entry_alloc(int kind, void *impl, PyObject *state) noexcept:
     return found
 
 
-cdef void _entry_release(int kind, int i) noexcept:
+cdef void _entry_release(int kind, int i, int *held) noexcept:
     cdef PyObject *state = hps_entries[kind][i].state
     hps_entries[kind][i].state = NULL
     hps_entries[kind][i].impl = NULL
     hps_lock()
     _used[kind][i] = 0
+    _n_used[kind] -= 1
+    held[kind] -= 1
     hps_unlock()
     Py_XDECREF(state)
 
@@ -108,7 +120,8 @@ cdef void *_take_trampoline(_Block *b, int kind, size_t impl, state) except? NUL
     the instance's block; NULL when the table is full (the caller installs a fallback).
     Room in the block is taken first, so an entry is never taken without a record."""
     _block_add(b, _CITEM_RESERVED, 0, NULL)
-    cdef int idx = _entry_alloc(kind, <void *>impl, <PyObject *>state)
+    cdef int idx = _entry_alloc(kind, <void *>impl, <PyObject *>state,
+                                (<ModuleDef>b.moddef)._held)
     if idx < 0:
         return NULL
     b.citems[b.n_citems - 1].kind = kind
@@ -142,7 +155,7 @@ cdef void _block_free_c(_Block *b) noexcept:
     b.n_citems = b.cap_citems = 0
     for j in range(n):
         if items[j].kind >= 0:
-            _entry_release(items[j].kind, items[j].index)
+            _entry_release(items[j].kind, items[j].index, (<ModuleDef>b.moddef)._held)
         elif items[j].kind == _CITEM_GETSET:
             c = <_GetSetClosure *>items[j].ptr
             Py_XDECREF(c.state)

@@ -51,6 +51,7 @@ cdef class ModuleDef:
     cdef list _exec_hooks
     cdef set _names
     cdef bint _frozen
+    cdef int *_held             # trampoline entries its instances hold, by kind (hps_lock)
     cdef object __weakref__
 
     cdef _claim_name(self, name, what)

@@ -680,6 +680,14 @@ cdef class ModuleDef:
     (``Py_mod_gil``, 3.13+) is False if the module is safe to run without the GIL on
     free-threaded builds."""
 
+    def __cinit__(self):
+        self._held = <int *>PyMem_Calloc(HPS_NKINDS, sizeof(int))
+        if self._held == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        PyMem_Free(self._held)      # its instances are gone: each held it
+
     def __init__(self, str name, state=None, doc=None, *, multiple_interpreters="own_gil",
                  gil_used=True):
         if self.name is not None:

@@ -12,6 +12,7 @@ import hpystate
 from hpystate import _core
 
 from conftest import build_in_place, live_instances, run_child
+from hpystate.testing import FREE_THREADED
 
 CEXT = pathlib.Path(__file__).resolve().parent / "cext" / "hps_cext.pyx"
 
@@ -387,16 +388,19 @@ def test_python_subclass_of_a_static_state_class(cext):
         pass
 
     d = hpystate.ModuleDef("hps_pysub_state", state=PySt)
+    # Free-threaded builds count type references deferred (getrefcount shows a huge
+    # number that does not move): there only the 300 lifetimes below can tell.
+    exact = not FREE_THREADED
     gc.collect()
     before = sys.getrefcount(PySt)
     m = d.create()
     del m
     gc.collect()
-    assert sys.getrefcount(PySt) == before      # one create/free: no reference lost
+    assert sys.getrefcount(PySt) == before or not exact     # no reference lost
     for _ in range(300):                        # was a segfault after a few
         assert type(hpystate.state_of(d.create())) is PySt
         gc.collect()
-    assert sys.getrefcount(PySt) == before
+    assert sys.getrefcount(PySt) == before or not exact
 
 
 # -- one semantics: every C slot of the slot table, through trampolines and the fallback ---
@@ -580,3 +584,22 @@ def test_bound_c_method_keeps_its_instance(cext, setup, change, refused):
     assert r["outcome"].startswith("refused") == refused, r
     if refused:
         assert "would no longer hold" in r["outcome"], r
+
+
+def test_one_definition_cannot_starve_another(cext):
+    # The tables are process-wide, but one definition's instances hold at most half of a
+    # kind's entries: another definition still finds trampolines.
+    old = _core._trampoline_limit(24)
+    try:
+        gc.collect()
+        hog = [cext.defn.create() for _ in range(30)]      # several binary slots each
+        assert type(hog[-1].Box.__dict__["__add__"]).__name__ == "CMethod"   # fallback
+        held = _core._trampolines_in_use()
+        assert max(held) <= 12, held
+        other = cext.every_slot({"nb_add": "binary"}).create()
+        assert type(other.T_nb_add.__dict__["__add__"]).__name__ == "wrapper_descriptor"
+        o = other.T_nb_add()
+        assert (o + 1)[0] is hpystate.state_of(other)
+        assert (hog[-1].Box(1) + 1)[0] is hpystate.state_of(hog[-1])    # both paths work
+    finally:
+        _core._trampoline_limit(old)

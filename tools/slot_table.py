@@ -16,6 +16,10 @@ from collections import namedtuple
 # (``St`` is the state class), ``errors``: its error convention.
 Kind = namedtuple("Kind", "ret params args impl_params impl_ret body doc errors")
 
+# Trampolines of each kind, for the whole process; one definition's instances may hold at
+# most half of them (so no extension can leave another none). Past that, the fallback.
+PER_KIND = 256
+
 KINDS = {
     # methods: CPython passes the instance as ``self``
     "meth_noargs": Kind("PyObject *", "PyObject *self, PyObject *unused", "self",
