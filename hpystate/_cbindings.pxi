@@ -179,7 +179,7 @@ cdef class _CCallable(_VectorcallBinding):
     cdef int _variant               # the comparison op for S_RICHCMP
     cdef bint _has_self
     cdef object _doc_str
-    cdef object _owner              # CMethod: the type it is installed on (self's type)
+    cdef object _owner              # CMethod: the layout type self must have
 
     def __cinit__(self):
         self._vectorcall = <void *>_c_vectorcall
@@ -188,8 +188,8 @@ cdef class _CCallable(_VectorcallBinding):
 cdef object _not_an_instance(_CCallable f, obj):
     if f._owner is None:
         raise TypeError(f"{f._qualname}() is not installed on a type")
-    raise TypeError(f"descriptor {f._name!r} for {f._owner.__qualname__!r} objects doesn't "
-                    f"apply to a {type(obj).__qualname__!r} object")
+    raise TypeError(f"descriptor {f._name!r} for {f._qualname.rpartition('.')[0]!r} "
+                    f"objects doesn't apply to a {type(obj).__qualname__!r} object")
 
 
 cdef object _arity_error(_CCallable f, str expected, Py_ssize_t given):

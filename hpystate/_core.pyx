@@ -52,7 +52,6 @@ import sys as _sys
 import threading as _threading
 import types as _types
 import warnings as _warnings
-import weakref as _weakref
 
 
 include "_state.pxi"

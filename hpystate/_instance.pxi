@@ -283,22 +283,15 @@ cdef int _assign_class(PyObject *obj, PyObject *value) except -1:
 hps_assign_class = _assign_class
 
 
-def _drop_held(ref):
-    _HELD.pop(ref, None)
-
-
-# Python subclass (weakly) -> the per-instance types in its MRO when it was created: kept
-# alive with it, so that ``Sub.__bases__ = (...)`` cannot make it (and its instances) drop
-# a module instance that bound C methods of its objects read.
-_HELD = {}
-
-
+# A Python subclass keeps the per-instance types in its MRO when it was created, in its own
+# __dict__ (so they live exactly as long as it does), so that ``Sub.__bases__ = (...)`` cannot
+# make it (and its instances) drop a module instance that bound C methods of its objects read.
 def _hold_instance_types(cls, **kwargs):
     """__init_subclass__ of every layout type (so of every hpystate type)."""
     held = () if hps_type_module(<PyObject *>cls) != NULL else tuple(t for t in cls.__mro__ if hps_type_module(<PyObject *>t) != NULL and
                  _block_of(<object>hps_type_module(<PyObject *>t), None) != NULL)
     if held:
-        _HELD[_weakref.ref(cls, _drop_held)] = held
+        cls.__hpystate_held__ = held
     for t in cls.__mro__[1:]:           # then the rest of the chain, as super() would
         f = t.__dict__.get("__init_subclass__")
         if f is not None and not (isinstance(f, _builtins.classmethod) and
@@ -398,7 +391,9 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
     # table was full, then the Python-level ones. type.__setattr__ lets CPython install its
     # slot dispatcher for dunders.
     for attr, value in fallbacks:
-        (<_CCallable>value)._owner = cls
+        # What the implementation relies on is the layout, which every per-instance type
+        # of the TypeDef shares (and keeps through a __class__ or __bases__ change).
+        (<_CCallable>value)._owner = layout
         setattr(cls, attr, value)
     cdef _MemberDef m
     for m in td._members:

@@ -544,6 +544,7 @@ _BOUND = """
     import gc, sys
     sys.path.insert(0, {path!r})
     import hpystate, hps_cext
+    hpystate._core._trampoline_limit({limit})
     d = hps_cext.defn
     m1 = d.create()
     s1 = hpystate.state_of(m1)
@@ -573,13 +574,14 @@ _BOUND = """
      "        o.__class__ = Only2", True),
 ], ids=["class-between-subclasses", "bases-of-a-subclass", "class-of-a-mutable-type",
         "class-dropping-one-base"])
-def test_bound_c_method_keeps_its_instance(cext, setup, change, refused):
+@pytest.mark.parametrize("limit", [256, 0], ids=["trampolines", "fallback"])
+def test_bound_c_method_keeps_its_instance(cext, setup, change, refused, limit):
     # The issue's scenarios: code that makes an object drop its hold on the type a bound
     # C method came from, then collects that module instance. Either hpystate refuses the
     # change, or the bound method still holds what it calls: never a newer instance's
     # state, never a crash (each runs in a child: a crash fails it, not the suite).
     path = str(pathlib.Path(cext.__file__).parent)
-    r = run_child(_BOUND.format(path=path, setup=setup, change=change))["result"]
+    r = run_child(_BOUND.format(path=path, setup=setup, change=change, limit=limit))["result"]
     assert r["own_state"], r
     assert r["outcome"].startswith("refused") == refused, r
     if refused:
