@@ -399,6 +399,10 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
     for m in td._members:
         if m.kind < _MK_C_METHOD:
             setattr(cls, m.attr, _python_member(m, state, qual_prefix + m.attr, modname))
+        elif m.kind == _MK_C_METHOD and m.attr in _DUNDERS:
+            # A spec's methods set no slot; as an attribute (the fallback's way) a dunder
+            # also sets its slot: both paths then dispatch ``a - b`` to it the same way.
+            setattr(cls, m.attr, cls.__dict__[m.attr])
     if not td._mutable:
         _freeze(cls)
     return cls

@@ -176,6 +176,16 @@ class MBox:
 add_method(<TypeDef>defn["MBox"], "who", <void *>m_who, METH_NOARGS)
 
 
+# -- a C method named like a slot dunder -------------------------------------------------------
+
+@defn.type
+class DBox:
+    __slots__ = ()
+
+add_method(<TypeDef>defn["DBox"], "__sub__", <void *>m_o, METH_O)
+add_method(<TypeDef>defn["DBox"], "__len__", <void *>m_who, METH_NOARGS)
+
+
 # -- types whose dispatch path must not change what they do ------------------------------------
 
 @defn.type
