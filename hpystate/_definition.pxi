@@ -533,6 +533,7 @@ cdef class _CImpl:
     cdef size_t impl            # the C function (a getset: the getter)
     cdef size_t setter          # a getset's setter, or 0
     cdef int flags              # functions and methods: METH_*
+    cdef bint dunder            # methods: named like a slot dunder (so it sets the slot)
     cdef int kind               # functions, methods, slots: the trampoline kind (HPS_K_*)
     cdef int mode               # functions and methods: the fallback's mode (M_*) for the flags
     cdef int slot_id            # slots: the type slot id (Py_nb_add, ...)
@@ -558,6 +559,7 @@ cdef _CImpl _c_callable_impl(str name, void *impl, int flags, str doc, bint meth
     method_kind, c.mode, function_kind = _METH_KINDS[flags]
     c.flags = flags
     c.kind = method_kind if method else function_kind
+    c.dunder = method and name in _DUNDERS
     return c
 
 

@@ -79,9 +79,9 @@ cdef int _check_returns_none(result, str what) except -1:
     (an ``async def`` or generator function returns a coroutine or generator)."""
     if result is None:
         return 0
-    close = getattr(result, "close", None)
     if _inspect.iscoroutine(result) or _inspect.isgenerator(result) or \
             _inspect.isasyncgen(result):
+        close = getattr(result, "close", None)
         if close is not None:
             close()             # no "never awaited" warning on top of the error
         raise TypeError(f"{what} returned a {type(result).__name__}: it must be a plain "
@@ -247,14 +247,19 @@ def _layout_type(TypeDef td):
 # which holds its class, which (through its bases) holds the module instance whose entries
 # and arrays the method reads. Two changes could break that chain; hpystate closes both.
 
-def _instance_modules(cls):
-    """The hpystate module instances whose types are in ``cls``'s MRO."""
-    found = set()
+def _instance_types(cls):
+    """The types in ``cls``'s MRO that hpystate created for a module instance."""
+    found = []
     for t in cls.__mro__:
         m = hps_type_module(<PyObject *>t)
         if m != NULL and _block_of(<object>m, None) != NULL:
-            found.add(<object>m)
+            found.append(t)
     return found
+
+
+def _instance_modules(cls):
+    """The hpystate module instances whose types are in ``cls``'s MRO."""
+    return {<object>hps_type_module(<PyObject *>t) for t in _instance_types(cls)}
 
 
 # object's own __class__ setter, which _assign_class calls once the change is allowed.
@@ -288,10 +293,10 @@ hps_assign_class = _assign_class
 # make it (and its instances) drop a module instance that bound C methods of its objects read.
 def _hold_instance_types(cls, **kwargs):
     """__init_subclass__ of every layout type (so of every hpystate type)."""
-    held = () if hps_type_module(<PyObject *>cls) != NULL else tuple(t for t in cls.__mro__ if hps_type_module(<PyObject *>t) != NULL and
-                 _block_of(<object>hps_type_module(<PyObject *>t), None) != NULL)
-    if held:
-        cls.__hpystate_held__ = held
+    if hps_type_module(<PyObject *>cls) == NULL:      # a class defined in Python
+        held = tuple(_instance_types(cls))
+        if held:
+            cls.__hpystate_held__ = held
     for t in cls.__mro__[1:]:           # then the rest of the chain, as super() would
         f = t.__dict__.get("__init_subclass__")
         if f is not None and not (isinstance(f, _builtins.classmethod) and
@@ -399,7 +404,7 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
     for m in td._members:
         if m.kind < _MK_C_METHOD:
             setattr(cls, m.attr, _python_member(m, state, qual_prefix + m.attr, modname))
-        elif m.kind == _MK_C_METHOD and m.attr in _DUNDERS:
+        elif m.kind == _MK_C_METHOD and m.c.dunder:
             # A spec's methods set no slot; as an attribute (the fallback's way) a dunder
             # also sets its slot: both paths then dispatch ``a - b`` to it the same way.
             setattr(cls, m.attr, cls.__dict__[m.attr])
