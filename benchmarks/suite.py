@@ -59,9 +59,11 @@ def build(site):
              Extension("ref_state", [ext + "/ref_ext.c"])]
         if {have_cg!r}:
             c.append(Extension("cgmark", [ext + "/cgmark.c"]))
+        import hpystate
         cy = cythonize([Extension(n, [ext + "/" + n + ".pyx"])
                         for n in ("cy_globals", "hps_c", "hps_cydef")],
-                       quiet=True, build_dir={str(site)!r})
+                       quiet=True, build_dir={str(site)!r},
+                       include_path=[hpystate.cython_include()])
         setup(script_args=["build_ext", "--inplace", "-q"], ext_modules=c + cy)
     """)
     proc = subprocess.run([sys.executable, "-c", script], cwd=site, capture_output=True,

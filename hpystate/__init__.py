@@ -54,6 +54,14 @@ def get_include():
     return os.path.dirname(os.path.abspath(__file__))
 
 
+def cython_include():
+    """The directory to put on Cython's include path (``cythonize(..., include_path=[...])``,
+    ``cython -I``) so that ``include "hpystate/checked.pxi"`` (the checked cimport API) is
+    found. ``hpystate.build.cythonize`` adds it."""
+    import os
+    return os.path.dirname(get_include())
+
+
 __all__ = [
     "CFunction",
     "CMethod",
@@ -66,6 +74,7 @@ __all__ = [
     "StateMethod",
     "StateProperty",
     "TypeDef",
+    "cython_include",
     "get_include",
     "classmethod",
     "getter",

@@ -450,12 +450,40 @@ _METH_KINDS[METH_FASTCALL | METH_KEYWORDS] = (HPS_K_METH_FASTCALL_KW, M_FASTCALL
 include "_slot_table.pxi"
 
 
-cdef int _check_target(target, kind, str func) except -1:
-    # Cython lets None through typed parameters: refuse it before anything reads it.
-    if target is None:
-        raise TypeError(f"{func}() needs a {kind.__name__}, not None")
+cdef int _check_target(target, kind, str api) except -1:
+    # The typed registration functions take ``object``: a clear error for anything else,
+    # where Cython's own argument check would say only "Cannot convert X to TypeDef".
+    if not isinstance(target, kind):
+        hint = " (what ``@mod.type`` returns, or ``mod[name]``)" if kind is TypeDef else ""
+        raise TypeError(f"{api}() needs a {kind.__name__}{hint}, not {_safe_repr(target)}")
     return 0
 
+
+cdef int _record_check(ModuleDef mod, _state_check check, str what) except -1:
+    """Remember a checked registration's state test (one per distinct test: usually one
+    per user module); every new module instance runs it on its fresh state."""
+    if check == NULL:
+        return 0
+    cdef size_t key = <size_t>check
+    for k, _ in mod._state_checks:
+        if k == key:
+            return 0
+    mod._state_checks.append((key, what))
+    return 0
+
+
+cdef int _run_state_checks(ModuleDef mod, state) except -1:
+    cdef size_t key
+    for key, what in mod._state_checks:
+        try:
+            (<_state_check>key)(state)
+        except TypeError as exc:
+            raise TypeError(
+                f"hpystate module {mod.name!r}: {what} was compiled for another state class "
+                f"than the definition's {mod.state.__qualname__!r} (the ``ctypedef ... State`` "
+                f"before ``include \"hpystate/checked.pxi\"`` must name it or a base "
+                f"class): {exc}") from None
+    return 0
 
 cdef int _check_impl(void *impl, str what) except -1:
     if impl == NULL:
@@ -467,24 +495,26 @@ cdef bytes _opt_bytes(str s):
     return s.encode() if s is not None else None
 
 
-cdef int add_function(ModuleDef mod, str name, void *impl, int flags,
-                      str doc=None) except -1:
+cdef int _add_function(mod, str name, void *impl, int flags, str doc, _state_check check,
+                       str api) except -1:
     """Add module function ``name`` implemented in C: ``impl(state)``, ``impl(state, arg)``,
     ``impl(state, args, nargs)`` or ``impl(state, args, nargs, kwnames)`` for ``flags``
     METH_NOARGS, METH_O, METH_FASTCALL, METH_FASTCALL | METH_KEYWORDS."""
-    _check_target(mod, ModuleDef, "add_function")
+    _check_target(mod, ModuleDef, api)
     _check_impl(impl, f"function {name!r}")
     if flags not in _METH_KINDS:
         raise ValueError(f"function {name!r}: flags must be METH_NOARGS, METH_O, "
                          f"METH_FASTCALL or METH_FASTCALL | METH_KEYWORDS, not {flags:#x}")
+    cdef ModuleDef md = <ModuleDef>mod
     cdef FunctionDef fd = FunctionDef.__new__(FunctionDef)
-    fd.moddef = mod
+    fd.moddef = md
     fd.name = name
     fd.impl = None
     fd._c = _c_callable_impl(name, impl, flags, doc, False)
-    with cython.critical_section(mod):      # atomic with freezing (ModuleDef._create_module)
-        mod._claim_name(name, "function")
-        mod._functions.append(fd)
+    with cython.critical_section(md):       # atomic with freezing (ModuleDef._create_module)
+        md._claim_name(name, "function")
+        md._functions.append(fd)
+        _record_check(md, check, f"C function {name!r}")
     return 0
 
 
@@ -512,11 +542,13 @@ cdef inline void _fill_method_def(PyMethodDef *ml, _CImpl c, void *trampoline) n
         ml.ml_doc = c.doc_b
 
 
-cdef int add_method(TypeDef tp, str name, void *impl, int flags, str doc=None) except -1:
+cdef int _add_method(target, str name, void *impl, int flags, str doc, _state_check check,
+                     str api) except -1:
     """Add method ``name`` implemented in C to a type: ``impl(state, self)``,
     ``impl(state, self, arg)``, ``impl(state, self, args, nargs)`` or
-    ``impl(state, self, args, nargs, kwnames)`` for ``flags`` as for add_function."""
-    _check_target(tp, TypeDef, "add_method")
+    ``impl(state, self, args, nargs, kwnames)`` for ``flags`` as for _add_function."""
+    _check_target(target, TypeDef, api)
+    cdef TypeDef tp = <TypeDef>target
     with cython.critical_section(tp.moddef):    # atomic with freezing
         _check_open(tp.moddef, f"method {name!r}")
         _check_impl(impl, f"method {tp.name}.{name}")
@@ -527,13 +559,15 @@ cdef int add_method(TypeDef tp, str name, void *impl, int flags, str doc=None) e
         _add_member(tp, name, _MK_C_METHOD, None, _c_callable_impl(name, impl, flags, doc, True),
                     (name,),
                     f"C method {name!r}")
+        _record_check(tp.moddef, check, f"C method {tp.name}.{name}")
     return 0
 
 
-cdef int add_slot(TypeDef tp, str slot, void *impl) except -1:
+cdef int _add_slot(target, str slot, void *impl, _state_check check, str api) except -1:
     """Implement type slot ``slot`` (a C slot name such as ``"nb_add"``) in C, with the
     slot's own C semantics and ``state`` first (see docs/cimport.md for the signatures)."""
-    _check_target(tp, TypeDef, "add_slot")
+    _check_target(target, TypeDef, api)
+    cdef TypeDef tp = <TypeDef>target
     cdef _CImpl c
     with cython.critical_section(tp.moddef):    # atomic with freezing
         _check_open(tp.moddef, f"slot {slot!r}")
@@ -547,20 +581,43 @@ cdef int add_slot(TypeDef tp, str slot, void *impl) except -1:
         c.slot_id, c.kind, c.adapters = entry
         _add_member(tp, slot, _MK_C_SLOT, None, c, [d for d, _, _ in c.adapters],
                     f"C slot {slot!r}")     # claims the dunders it sets
+        _record_check(tp.moddef, check, f"C slot {tp.name}.{slot}")
     return 0
 
 
-cdef int add_getset(TypeDef tp, str name, void *get, void *set, str doc=None) except -1:
+cdef int _add_getset(target, str name, void *get, void *set, str doc, _state_check check,
+                     str api) except -1:
     """Add attribute ``name`` with C getter ``get(state, self)`` and optional setter
     ``set(state, self, value)`` (returns 0, or -1 with an exception)."""
-    _check_target(tp, TypeDef, "add_getset")
+    _check_target(target, TypeDef, api)
+    cdef TypeDef tp = <TypeDef>target
     with cython.critical_section(tp.moddef):    # atomic with freezing
         _check_open(tp.moddef, f"attribute {name!r}")
         _check_impl(get, f"getter {tp.name}.{name}")
         _check_identifier(name, "attribute name")
         _add_member(tp, name, _MK_C_GETSET, None, _c_getset_impl(name, get, set, doc),
                     (name,), f"C attribute {name!r}")
+        _record_check(tp.moddef, check, f"C attribute {tp.name}.{name}")
     return 0
+
+
+# The unchecked escape hatch: ``void *`` implementations, nothing checked at compile time
+# (hpystate/checked.pxi is the checked API over the same functions).
+
+cdef int add_function_unchecked(mod, str name, void *impl, int flags, str doc=None) except -1:
+    return _add_function(mod, name, impl, flags, doc, NULL, "add_function_unchecked")
+
+
+cdef int add_method_unchecked(tp, str name, void *impl, int flags, str doc=None) except -1:
+    return _add_method(tp, name, impl, flags, doc, NULL, "add_method_unchecked")
+
+
+cdef int add_slot_unchecked(tp, str slot, void *impl) except -1:
+    return _add_slot(tp, slot, impl, NULL, "add_slot_unchecked")
+
+
+cdef int add_getset_unchecked(tp, str name, void *get, void *set, str doc=None) except -1:
+    return _add_getset(tp, name, get, set, doc, NULL, "add_getset_unchecked")
 
 
 cdef _CImpl _c_getset_impl(str name, void *get, void *set, str doc):

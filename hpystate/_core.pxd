@@ -3,6 +3,8 @@
 # ``hpystate/state.pxd``; cimport from there.
 
 from cpython.object cimport PyObject
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
+from cpython.module cimport PyModule_GetState
 from hpystate._pydefs cimport PyModuleDef, PyModuleDef_Slot
 
 
@@ -52,6 +54,7 @@ cdef class ModuleDef:
     cdef set _names
     cdef bint _frozen
     cdef int *_held             # trampoline entries its instances hold, by kind (hps_lock)
+    cdef list _state_checks     # [(_state_check address, binding)]: checked.pxi's state tests
     cdef object __weakref__
 
     cdef _claim_name(self, name, what)
@@ -82,10 +85,43 @@ cdef class TypeDef(_Handle):
     cdef Py_ssize_t _n_c_getsets
 
 
+cdef class ExceptionDef(_Handle):
+    cdef object _base
+    cdef object _doc
+
+
 # --- C-level registration (the cimport API; see hpystate/state.pxd) ---------------------
 
-cdef int add_function(ModuleDef mod, str name, void *impl, int flags,
-                      str doc=*) except -1
-cdef int add_method(TypeDef tp, str name, void *impl, int flags, str doc=*) except -1
-cdef int add_slot(TypeDef tp, str slot, void *impl) except -1
-cdef int add_getset(TypeDef tp, str name, void *get, void *set, str doc=*) except -1
+# A checked registration's state test (hpystate/checked.pxi): raises TypeError unless its
+# argument is an instance of the state class the implementations were compiled for.
+ctypedef int (*_state_check)(object state) except -1
+
+cdef int _add_function(mod, str name, void *impl, int flags, str doc, _state_check check,
+                       str api) except -1
+cdef int _add_method(tp, str name, void *impl, int flags, str doc, _state_check check,
+                     str api) except -1
+cdef int _add_slot(tp, str slot, void *impl, _state_check check, str api) except -1
+cdef int _add_getset(tp, str name, void *get, void *set, str doc, _state_check check,
+                     str api) except -1
+
+# the unchecked escape hatch (void * implementations)
+cdef int add_function_unchecked(mod, str name, void *impl, int flags, str doc=*) except -1
+cdef int add_method_unchecked(tp, str name, void *impl, int flags, str doc=*) except -1
+cdef int add_slot_unchecked(tp, str slot, void *impl) except -1
+cdef int add_getset_unchecked(tp, str name, void *get, void *set, str doc=*) except -1
+
+
+# --- this instance's types and exceptions, at C speed (hpystate.state: type_of, ...) -------
+
+cdef object _handle_error(_Handle h, ModuleState st)
+
+cdef inline object _handle_of(_Handle h, ModuleState st):
+    """``h.of(st)`` without a Python call: the module's state block holds its per-instance
+    objects by handle index. Anything unexpected takes the slow path, which raises."""
+    cdef _Block *b
+    if h is not None and st is not None and st._module is not None:
+        b = <_Block *>PyModule_GetState(st._module)
+        if (b != NULL and b.moddef == <PyObject *>h.moddef and b.objects != NULL
+                and h._index < PyList_GET_SIZE(<object>b.objects)):
+            return <object>PyList_GET_ITEM(<object>b.objects, h._index)
+    return _handle_error(h, st)

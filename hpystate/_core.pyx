@@ -18,8 +18,8 @@ The module is one namespace, laid out along the data path in included files:
    implementation through vectorcall.
 5. ``_cbindings.pxi``: the same for C-level code (the cimport API). Per-binding trampolines
    (``_trampolines.h``), the fallback descriptors ``CFunction``/``CMethod`` when a table
-   is full, and the registration functions ``add_function``, ``add_method``, ``add_slot``,
-   ``add_getset``.
+   is full, and the registration functions (``_add_function``, ... with the state test of
+   the checked API, ``hpystate/checked.pxi``; ``add_*_unchecked`` without).
 6. ``_import.pxi``: ``Loader``, ``register`` and the meta path finder; real extension
    entries (``hpystate.h``), completed through a capsule.
 7. ``_init.pxi``: module initialisation, last.

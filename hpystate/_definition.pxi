@@ -514,8 +514,6 @@ cdef class TypeDef(_Handle):
 cdef class ExceptionDef(_Handle):
     """Handle returned by ``mod.exception()``: ``Error.of(state)`` is that module instance's
     exception class."""
-    cdef object _base
-    cdef object _doc
 
     def __repr__(self):
         return f"<hpystate ExceptionDef {self.moddef.name}.{self.name}>"
@@ -592,6 +590,15 @@ cdef class FunctionDef:
 
     def __repr__(self):
         return f"<hpystate FunctionDef {self.moddef.name}.{self.name}>"
+
+
+cdef object _handle_error(_Handle h, ModuleState st):
+    """The slow path of ``_handle_of`` (type_of/exception_of): raise what ``of`` raises."""
+    if h is None:
+        raise TypeError("type_of()/exception_of(): the handle is None")
+    if st is None:
+        raise TypeError(f"type_of()/exception_of() of {h.name!r}: the state is None")
+    return h.of(st)
 
 
 cdef _Block *_block_of(object module, ModuleDef expected) except? NULL:
@@ -729,6 +736,7 @@ cdef class ModuleDef:
         self.state = state
         self.doc = doc
         self._functions = []
+        self._state_checks = []
         self._handles = []
         self._exec_hooks = []
         self._names = set()

@@ -24,6 +24,7 @@ cdef int _init_instance(ModuleDef d, module) except -1:
         return 0                    # already initialised (exec_module on reload)
     modname = module.__name__
     cdef ModuleState state = _new_state(d)
+    _run_state_checks(d, state)
     state._module = module
     objects = []
     Py_INCREF(state)

@@ -103,7 +103,8 @@ def cythonize(module_list, *, subinterpreters="own_gil", freethreading_compatibl
     """``Cython.Build.cythonize(module_list, **kwargs)``, compiling every module so that it
     can be imported in several interpreters: ``subinterpreters`` is Cython's
     ``subinterpreters_compatible`` directive (``"own_gil"``, ``"shared_gil"`` or ``"no"``),
-    and the extensions get ``CYTHON_MACROS``. ``freethreading_compatible=True`` declares the
+    and the extensions get ``CYTHON_MACROS``; Cython's include path gets
+    ``hpystate.cython_include()`` (for ``include "hpystate/checked.pxi"``). ``freethreading_compatible=True`` declares the
     compiled modules safe without the GIL (Cython's directive: free-threaded CPython keeps
     the GIL off when importing them); only say so of code you made thread-safe
     (docs/threads.md). Returns the extensions."""
@@ -119,7 +120,10 @@ def cythonize(module_list, *, subinterpreters="own_gil", freethreading_compatibl
     directives.setdefault("language_level", 3)
     directives.setdefault("subinterpreters_compatible", subinterpreters)
     directives.setdefault("freethreading_compatible", freethreading_compatible)
-    extensions = _cythonize(module_list, compiler_directives=directives, **kwargs)
+    include_path = list(kwargs.pop("include_path", None) or [])
+    include_path.append(hpystate.cython_include())      # include "hpystate/checked.pxi"
+    extensions = _cythonize(module_list, compiler_directives=directives,
+                            include_path=include_path, **kwargs)
     for ext in extensions:
         defined = {m[0] for m in ext.define_macros}
         ext.define_macros += [m for m in CYTHON_MACROS if m[0] not in defined]

@@ -22,10 +22,12 @@ def cext(tmp_path_factory):
     build = tmp_path_factory.mktemp("cext")
     (build / "hps_cext.pyx").write_text(CEXT.read_text())
     script = textwrap.dedent("""
+        import hpystate
         from setuptools import setup, Extension
         from Cython.Build import cythonize
         setup(script_args=["build_ext", "--inplace", "-q"],
-              ext_modules=cythonize([Extension("hps_cext", ["hps_cext.pyx"])], quiet=True))
+              ext_modules=cythonize([Extension("hps_cext", ["hps_cext.pyx"])], quiet=True,
+                                    include_path=[hpystate.cython_include()]))
     """)
     build_in_place(build, script)
     sys.path.insert(0, str(build))
@@ -329,10 +331,21 @@ def test_bad_registrations_fail_at_definition_time(cext):
             ValueError, "duplicate member name '__len__': C slot 'mp_length' and C slot "
                         "'sq_length' both set it"),
         "after create": (TypeError, "frozen"),
-        "function on None": (TypeError, "add_function() needs a ModuleDef, not None"),
-        "method on None": (TypeError, "add_method() needs a TypeDef, not None"),
-        "slot on None": (TypeError, "add_slot() needs a TypeDef, not None"),
-        "getset on None": (TypeError, "add_getset() needs a TypeDef, not None"),
+        "function on None": (TypeError, "add_function_o() needs a ModuleDef, not None"),
+        "method on None": (TypeError, "add_method_noargs() needs a TypeDef (what ``@mod.type`` "
+                                      "returns, or ``mod[name]``), not None"),
+        "slot on None": (TypeError, "set_nb_add() needs a TypeDef"),
+        "getset on None": (TypeError, "add_getset() needs a TypeDef"),
+        "NULL impl, checked": (ValueError, "method T.m: the implementation pointer is NULL"),
+        "function on a TypeDef": (TypeError, "add_function_o() needs a ModuleDef, not "
+                                             "<hpystate TypeDef hps_cext_bad.T>"),
+        "method on a class": (TypeError, "needs a TypeDef (what ``@mod.type`` returns, or "
+                                       "``mod[name]``), not <class 'int'>"),
+        "slot on a ModuleDef": (TypeError, "set_nb_add() needs a TypeDef (what ``@mod.type`` "
+                                           "returns, or ``mod[name]``), not <hpystate ModuleDef"),
+        "state class mismatch": (
+            TypeError, "hpystate module 'hps_cext_other_state': C function 'f' was compiled for "
+                       "another state class than the definition's 'Other'"),
     }
     assert set(errors) == set(expect)
     for name, (exc_type, text) in expect.items():
@@ -349,11 +362,12 @@ def test_documented_example_compiles_and_works(tmp_path):
     source = re.findall(r"```cython\n(.*?)```", DOC.read_text(), flags=re.S)[0]
     (tmp_path / "doc_example.pyx").write_text(source)
     script = textwrap.dedent("""
+        import hpystate
         from setuptools import setup, Extension
         from Cython.Build import cythonize
         setup(script_args=["build_ext", "--inplace", "-q"],
               ext_modules=cythonize([Extension("doc_example", ["doc_example.pyx"])],
-                                    quiet=True))
+                                    quiet=True, include_path=[hpystate.cython_include()]))
     """)
     build_in_place(tmp_path, script)
     sys.path.insert(0, str(tmp_path))

@@ -4,10 +4,7 @@ implemented in C through hpystate's cimport API (trampolines), plus a C finalize
 compiles it with hpystate.build.cythonize, so subinterpreters can import it too."""
 import hpystate
 from cpython.object cimport PyObject
-from hpystate.state cimport (
-    ModuleState, ModuleDef, TypeDef, add_function, add_method, add_slot, add_getset,
-    METH_NOARGS,
-)
+from hpystate.state cimport ModuleState, TypeDef
 
 NAME = "hps_stress_cmod"
 
@@ -19,6 +16,10 @@ cdef class CState(ModuleState):
     def __init__(self):
         self.calls = 0
         self.payload = [object() for _ in range(8)]     # something to leak, if we did
+
+
+ctypedef CState State
+include "hpystate/checked.pxi"     # typed registration: Cython checks each impl
 
 
 # Boxes created and finalized in this process (interpreter-wide counters would need module
@@ -89,11 +90,11 @@ cdef object c_seen(CState st, object self):
     return st
 
 
-add_function(defn, "whoami", <void *>c_whoami, METH_NOARGS)
-add_method(BoxT, "owner", <void *>c_owner, METH_NOARGS)
-add_method(BoxT, "fail", <void *>c_fail, METH_NOARGS)
-add_slot(BoxT, "tp_init", <void *>c_init)
-add_slot(BoxT, "nb_add", <void *>c_add)
-add_slot(BoxT, "sq_length", <void *>c_len)
-add_slot(BoxT, "tp_finalize", <void *>c_finalize)
-add_getset(BoxT, "seen", <void *>c_seen, NULL)
+add_function_noargs(defn, "whoami", c_whoami)
+add_method_noargs(BoxT, "owner", c_owner)
+add_method_noargs(BoxT, "fail", c_fail)
+set_tp_init(BoxT, c_init)
+set_nb_add(BoxT, c_add)
+set_sq_length(BoxT, c_len)
+set_tp_finalize(BoxT, c_finalize)
+add_getset(BoxT, "seen", c_seen, NULL)

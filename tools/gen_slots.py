@@ -3,6 +3,8 @@
 - ``hpystate/_trampolines.h``: per-binding C trampolines for the cimport API;
 - ``hpystate/_slot_table.pxd``: their Cython declarations and the slot ids;
 - ``hpystate/_slot_table.pxi``: the Python-level name maps of ``_core.pyx``;
+- ``hpystate/checked.pxi``: the checked cimport API, typed registration functions over the
+  state class a user module declares (``ctypedef CounterState State``);
 - the slot rows of the signature table in ``docs/cimport.md`` (between its markers).
 
 A C slot or PyMethodDef function has a fixed signature and no closure, so it cannot know
@@ -198,6 +200,111 @@ def pxi():
     return "\n".join(lines) + "\n"
 
 
+# METH_* flags of each calling convention (the suffix of the func_*/meth_* kinds)
+CONVENTIONS = {"noargs": "METH_NOARGS", "o": "METH_O", "fastcall": "METH_FASTCALL",
+               "fastcall_kw": "METH_FASTCALL | METH_KEYWORDS"}
+
+CHECKED_HEAD = """\
+# {generated}
+#
+# hpystate's checked cimport API: registration functions typed with *your* state class, so
+# that Cython checks each implementation's parameters, return type and exception
+# specification against the calling convention or slot it is registered for. Declare the
+# state class, name it ``State``, then include this file (once, at module level):
+#
+#     from hpystate.state cimport ModuleState
+#
+#     cdef class CounterState(ModuleState):
+#         cdef public long count
+#
+#     ctypedef CounterState State
+#     include "hpystate/checked.pxi"
+#
+# Cython finds the file through the include path hpystate.cython_include() names
+# (hpystate.build.cythonize adds it). A wrong signature is a compile error such as
+#     Cannot assign type 'object (CounterState, object)' to 'binary_impl'
+# The state class itself is checked when a module instance is created: a definition whose
+# state class is not ``State`` (or a subclass) raises TypeError naming the binding.
+# docs/cimport.md lists every function; the unchecked ``void *`` ones of hpystate.state
+# remain as an escape hatch.
+
+from cpython.object cimport PyObject
+from hpystate._core cimport _add_function, _add_method, _add_slot, _add_getset
+from hpystate.state cimport METH_NOARGS, METH_O, METH_FASTCALL, METH_KEYWORDS
+
+
+cdef int _hpystate_check_state(object state) except -1:
+    # The TypeError Cython raises here names both classes; hpystate adds the binding.
+    cdef State checked = state
+    return 0
+
+
+# -- implementation types: one per signature (``State st`` first) ---------------------------
+"""
+
+
+def _impl_typedef(name, sig):
+    """``object f(St st, object a)`` -> ``ctypedef object (*name)(State st, object a)``."""
+    ret, rest = sig.split("f(", 1)
+    rest = "(" + rest.replace("St st", "State st", 1)
+    return f"ctypedef {ret}(*{name}){rest}"
+
+
+def _impl_types():
+    """name -> typedef line, and slot name -> its typedef name."""
+    types, of_slot = {}, {}
+    for kind, k in KINDS.items():
+        types[f"{kind}_impl"] = _impl_typedef(f"{kind}_impl", k.doc)
+    for s in SLOTS:
+        if s.kind:
+            name = f"{s.name}_impl" if s.sig else f"{s.kind}_impl"
+            if s.sig:
+                types[name] = _impl_typedef(name, s.sig)
+            of_slot[s.name] = name
+    return types, of_slot
+
+
+def checked_pxi():
+    types, of_slot = _impl_types()
+    out = [CHECKED_HEAD.format(generated=GENERATED)]
+    out += list(types.values())
+    out.append("ctypedef object (*getter_impl)(State st, object self)")
+    out.append("ctypedef int (*setter_impl)(State st, object self, object value) except -1")
+    out.append("\n\n# -- module functions and methods, by calling convention "
+               "------------------------------")
+    for conv, flags in CONVENTIONS.items():
+        for what, target, core in (("function", "mod", "_add_function"),
+                                   ("method", "tp", "_add_method")):
+            kind = ("func_" if what == "function" else "meth_") + conv
+            head = f"cdef inline int add_{what}_{conv}("
+            ret = f"    return {core}("
+            out.append(f"""
+{head}object {target}, str name, {kind}_impl impl,
+{' ' * len(head)}str doc=None) except -1:
+    \"\"\"Add {what} ``name`` ({flags}): ``{KINDS[kind].doc}``.\"\"\"
+{ret}{target}, name, <void *>impl, {flags}, doc,
+{' ' * len(ret)}_hpystate_check_state, "add_{what}_{conv}")""")
+    out.append("""
+
+cdef inline int add_getset(object tp, str name, getter_impl get, setter_impl set=NULL,
+                           str doc=None) except -1:
+    \"\"\"Add attribute ``name``: ``object get(St st, object self)``, and optionally
+    ``int set(St st, object self, object value) except -1`` (NULL: read-only).\"\"\"
+    return _add_getset(tp, name, <void *>get, <void *>set, doc, _hpystate_check_state,
+                       "add_getset")
+
+
+# -- type slots: set_<slot>(tp, impl), one per slot of tools/slot_table.py ------------------""")
+    for s in SLOTS:
+        if s.kind:
+            sig = s.sig or KINDS[s.kind].doc
+            out.append(f"""
+cdef inline int set_{s.name}(object tp, {of_slot[s.name]} impl) except -1:
+    \"\"\"``{sig}``\"\"\"
+    return _add_slot(tp, "{s.name}", <void *>impl, _hpystate_check_state, "set_{s.name}")""")
+    return "\n".join(out) + "\n"
+
+
 def doc_rows():
     groups = {}
     for s in SLOTS:
@@ -223,6 +330,7 @@ def outputs(per_kind):
         ROOT / "hpystate" / "_trampolines.h": trampolines(per_kind),
         ROOT / "hpystate" / "_slot_table.pxd": pxd(per_kind),
         ROOT / "hpystate" / "_slot_table.pxi": pxi(),
+        ROOT / "hpystate" / "checked.pxi": checked_pxi(),
         doc: docs_text(doc.read_text()),
     }
 

@@ -7,14 +7,14 @@ Calling conventions (the same shape as ref_big.c): function f<k> uses convention
 (METH_NOARGS, METH_O, METH_FASTCALL, METH_FASTCALL | METH_KEYWORDS); method m<j> of type
 T<i> uses convention j % 4 for j < 8, and for m8/m9 conventions 0/1 on even types, 2/3 on
 odd types. That spreads the 100 methods evenly, 25 per trampoline kind, and the 50
-functions 13/13/12/12: hpystate's tables have 128 trampolines per kind process-wide, so
-5 instances of this definition can be alive at once with every binding on a trampoline
+functions 13/13/12/12: one definition's instances may hold 128 trampolines of each kind
+(half of a kind's process-wide table), so 5 instances of this definition can be alive at once with every binding on a trampoline
 (a sixth instance's excess bindings use the slower fallback).
 """
 import hpystate
 from cpython.object cimport PyObject
 from hpystate.state cimport (
-    ModuleState, TypeDef, add_function, add_method,
+    ModuleState, TypeDef, add_function_unchecked, add_method_unchecked,
     METH_NOARGS, METH_O, METH_FASTCALL, METH_KEYWORDS,
 )
 
@@ -83,7 +83,7 @@ cpdef int method_convention(int i, int j):
 
 cdef int k, i, j, c
 for k in range(50):
-    add_function(defn, f"f{k}", function_impl(k % 4), FLAGS[k % 4])
+    add_function_unchecked(defn, f"f{k}", function_impl(k % 4), FLAGS[k % 4])
 
 cdef TypeDef td
 for i in range(10):
@@ -91,4 +91,4 @@ for i in range(10):
     td = <TypeDef>defn.type(type(f"T{i}", (), {"__slots__": ()}))
     for j in range(10):
         c = method_convention(i, j)
-        add_method(td, f"m{j}", method_impl(c), FLAGS[c])
+        add_method_unchecked(td, f"m{j}", method_impl(c), FLAGS[c])

@@ -4,10 +4,7 @@ receiving their module instance's typed state through per-binding trampolines. S
 interface as ref_ext.c (see there)."""
 import hpystate
 from cpython.ref cimport PyObject, Py_INCREF
-from hpystate.state cimport (
-    ModuleState, TypeDef, add_function, add_method, add_slot, add_getset,
-    METH_NOARGS, METH_O, METH_FASTCALL,
-)
+from hpystate.state cimport ModuleState
 
 
 cdef class BenchState(ModuleState):
@@ -17,6 +14,10 @@ cdef class BenchState(ModuleState):
     def __init__(self):
         self.value = None
         self.n = 7
+
+
+ctypedef BenchState State
+include "hpystate/checked.pxi"     # typed registration: Cython checks each impl
 
 
 defn = hpystate.ModuleDef("hps_c", state=BenchState)
@@ -69,16 +70,16 @@ cdef object g_value(BenchState st, object self):
     return st.value
 
 
-cdef TypeDef box = defn["Box"]
-add_function(defn, "get", <void *>f_get, METH_NOARGS)
-add_function(defn, "set", <void *>f_set, METH_O)
-add_method(box, "get", <void *>m_get, METH_NOARGS)
-add_method(box, "take", <void *>m_take, METH_O)
-add_method(box, "take2", <void *>m_take2, METH_FASTCALL)
-add_slot(box, "nb_add", <void *>s_add)
-add_slot(box, "tp_richcompare", <void *>s_richcompare)
-add_slot(box, "sq_length", <void *>s_length)
-add_slot(box, "tp_hash", <void *>s_hash)
-add_slot(box, "tp_iternext", <void *>s_iternext)
-add_getset(box, "value", <void *>g_value, NULL)
-add_slot(<TypeDef>defn["Map"], "mp_length", <void *>s_length)
+box = defn["Box"]
+add_function_noargs(defn, "get", f_get)
+add_function_o(defn, "set", f_set)
+add_method_noargs(box, "get", m_get)
+add_method_o(box, "take", m_take)
+add_method_fastcall(box, "take2", m_take2)
+set_nb_add(box, s_add)
+set_tp_richcompare(box, s_richcompare)
+set_sq_length(box, s_length)
+set_tp_hash(box, s_hash)
+set_tp_iternext(box, s_iternext)
+add_getset(box, "value", g_value, NULL)
+set_mp_length(defn["Map"], s_length)

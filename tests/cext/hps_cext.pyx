@@ -7,8 +7,8 @@ from cpython.ref cimport Py_INCREF
 
 import hpystate
 from hpystate.state cimport (
-    ModuleState, ModuleDef, TypeDef, add_function, add_method, add_slot, add_getset,
-    METH_NOARGS, METH_O, METH_FASTCALL, METH_KEYWORDS,
+    ModuleState, ModuleDef, TypeDef, add_function_unchecked, add_method_unchecked,
+    add_slot_unchecked, METH_NOARGS, METH_O,
 )
 
 
@@ -20,6 +20,13 @@ cdef class St(ModuleState):
         self.calls = 0
         self.log = []
 
+
+cdef class Other(ModuleState):          # a state class the checked API was not compiled for
+    cdef public double weight
+
+
+ctypedef St State
+include "hpystate/checked.pxi"          # the checked API: set_nb_add(T, impl), ...
 
 defn = hpystate.ModuleDef("hps_cext", state=St)
 
@@ -43,11 +50,11 @@ cdef object f_fastkw(St st, PyObject **args, Py_ssize_t nargs, PyObject *kwnames
 cdef object f_fail(St st):
     raise ValueError(f"failed in {st.module.__name__}")
 
-add_function(defn, "noargs", <void *>f_noargs, METH_NOARGS, "Count a call.")
-add_function(defn, "one", <void *>f_o, METH_O)
-add_function(defn, "fast", <void *>f_fast, METH_FASTCALL)
-add_function(defn, "fastkw", <void *>f_fastkw, METH_FASTCALL | METH_KEYWORDS)
-add_function(defn, "fail", <void *>f_fail, METH_NOARGS)
+add_function_noargs(defn, "noargs", f_noargs, "Count a call.")
+add_function_o(defn, "one", f_o)
+add_function_fastcall(defn, "fast", f_fast)
+add_function_fastcall_kw(defn, "fastkw", f_fastkw)
+add_function_noargs(defn, "fail", f_fail)
 
 
 # -- a type mixing Python-level and C-level members ----------------------------------------------
@@ -85,11 +92,11 @@ cdef object m_collect(St st, object self):
     gc.collect()
     return (st, st.module, type(self)(0).who())
 
-add_method(BoxT, "who", <void *>m_who, METH_NOARGS, "The state this method receives.")
-add_method(BoxT, "collect", <void *>m_collect, METH_NOARGS)
-add_method(BoxT, "take", <void *>m_o, METH_O)
-add_method(BoxT, "fast", <void *>m_fast, METH_FASTCALL)
-add_method(BoxT, "fastkw", <void *>m_fastkw, METH_FASTCALL | METH_KEYWORDS)
+add_method_noargs(BoxT, "who", m_who, "The state this method receives.")
+add_method_noargs(BoxT, "collect", m_collect)
+add_method_o(BoxT, "take", m_o)
+add_method_fastcall(BoxT, "fast", m_fast)
+add_method_fastcall_kw(BoxT, "fastkw", m_fastkw)
 
 cdef object s_add(St st, object a, object b):          # C semantics: a or b is the Box
     return (st, "add", a, b)
@@ -153,18 +160,23 @@ cdef int s_value(St st, object self, object value) except -1:
     st.log.append(("setattr", value))
     return 0
 
-for slot, impl in [
-        ("nb_add", <size_t>s_add), ("nb_inplace_add", <size_t>s_iadd),
-        ("nb_power", <size_t>s_pow), ("nb_negative", <size_t>s_neg),
-        ("tp_repr", <size_t>s_repr), ("tp_richcompare", <size_t>s_rich),
-        ("mp_length", <size_t>s_len), ("tp_hash", <size_t>s_hash),
-        ("nb_bool", <size_t>s_bool), ("sq_contains", <size_t>s_contains),
-        ("mp_subscript", <size_t>s_getitem), ("mp_ass_subscript", <size_t>s_setitem),
-        ("tp_call", <size_t>s_call), ("tp_iter", <size_t>s_iter),
-        ("tp_iternext", <size_t>s_next)]:
-    add_slot(BoxT, slot, <void *><size_t>impl)
-add_getset(BoxT, "cvalue", <void *>g_value, <void *>s_value, "value, via C")
-add_getset(BoxT, "ro", <void *>g_value, NULL)
+set_nb_add(BoxT, s_add)
+set_nb_inplace_add(BoxT, s_iadd)
+set_nb_power(BoxT, s_pow)
+set_nb_negative(BoxT, s_neg)
+set_tp_repr(BoxT, s_repr)
+set_tp_richcompare(BoxT, s_rich)
+set_mp_length(BoxT, s_len)
+set_tp_hash(BoxT, s_hash)
+set_nb_bool(BoxT, s_bool)
+set_sq_contains(BoxT, s_contains)
+set_mp_subscript(BoxT, s_getitem)
+set_mp_ass_subscript(BoxT, s_setitem)
+set_tp_call(BoxT, s_call)
+set_tp_iter(BoxT, s_iter)
+set_tp_iternext(BoxT, s_next)
+add_getset(BoxT, "cvalue", g_value, s_value, "value, via C")
+add_getset(BoxT, "ro", g_value, NULL)
 
 
 # -- a mutable type with a C method: instances may change __class__ ---------------------------
@@ -173,7 +185,7 @@ add_getset(BoxT, "ro", <void *>g_value, NULL)
 class MBox:
     __slots__ = ()
 
-add_method(<TypeDef>defn["MBox"], "who", <void *>m_who, METH_NOARGS)
+add_method_noargs(defn["MBox"], "who", m_who)
 
 
 # -- a C method named like a slot dunder -------------------------------------------------------
@@ -182,8 +194,8 @@ add_method(<TypeDef>defn["MBox"], "who", <void *>m_who, METH_NOARGS)
 class DBox:
     __slots__ = ()
 
-add_method(<TypeDef>defn["DBox"], "__sub__", <void *>m_o, METH_O)
-add_method(<TypeDef>defn["DBox"], "__len__", <void *>m_who, METH_NOARGS)
+add_method_o(defn["DBox"], "__sub__", m_o)
+add_method_noargs(defn["DBox"], "__len__", m_who)
 
 
 # -- types whose dispatch path must not change what they do ------------------------------------
@@ -220,12 +232,12 @@ cdef object s_seq_item(St st, object a, Py_ssize_t i):
         raise IndexError(i)
     return (st, i)
 
-add_slot(<TypeDef>defn["Cmp"], "tp_richcompare", <void *>s_cmp)
-add_slot(<TypeDef>defn["CmpHash"], "tp_richcompare", <void *>s_cmp)
-add_slot(<TypeDef>defn["CmpHash"], "tp_hash", <void *>s_hash)
-add_slot(<TypeDef>defn["EqHash"], "tp_hash", <void *>s_hash)
-add_slot(<TypeDef>defn["Seq"], "sq_item", <void *>s_seq_item)
-add_slot(<TypeDef>defn["Seq"], "sq_length", <void *>s_len)
+set_tp_richcompare(defn["Cmp"], s_cmp)
+set_tp_richcompare(defn["CmpHash"], s_cmp)
+set_tp_hash(defn["CmpHash"], s_hash)
+set_tp_hash(defn["EqHash"], s_hash)
+set_sq_item(defn["Seq"], s_seq_item)
+set_sq_length(defn["Seq"], s_len)
 
 
 # -- a C-level finalizer (tp_finalize, i.e. __del__) ------------------------------------------
@@ -253,7 +265,7 @@ cdef int s_finalize(St st, object self) except -1:
         st.log.append(self)             # the object lives on
     return 0
 
-add_slot(<TypeDef>defn["Fin"], "tp_finalize", <void *>s_finalize)
+set_tp_finalize(defn["Fin"], s_finalize)
 
 
 cdef extern from *:
@@ -287,7 +299,7 @@ def drop_with_error(list holder):
 def bad_registrations():
     """Each bad C-level registration, with the exception it raised."""
     out = {}
-    d = hpystate.ModuleDef("hps_cext_bad")
+    d = hpystate.ModuleDef("hps_cext_bad", state=St)
 
     @d.type
     class T:
@@ -297,43 +309,53 @@ def bad_registrations():
 
     cdef TypeDef t = d["T"]
     cases = {
-        "unknown slot": lambda: add_slot(t, "nb_plus", <void *>s_add),
-        "slot conflicts with Python dunder": lambda: add_slot(t, "nb_add", <void *>s_add),
-        "bad flags": lambda: add_method(t, "m", <void *>m_who, 12345),
-        "NULL impl": lambda: add_method(t, "m", NULL, METH_NOARGS),
-        "bad name": lambda: add_method(t, "not valid", <void *>m_who, METH_NOARGS),
-        "duplicate function": lambda: (add_function(d, "f", <void *>f_o, METH_O),
-                                       add_function(d, "f", <void *>f_o, METH_O)),
-        "function on None": lambda: add_function(None, "g", <void *>f_o, METH_O),
-        "method on None": lambda: add_method(None, "m", <void *>m_who, METH_NOARGS),
-        "slot on None": lambda: add_slot(None, "nb_add", <void *>s_add),
-        "getset on None": lambda: add_getset(None, "a", <void *>g_value, NULL),
+        "unknown slot": lambda: add_slot_unchecked(t, "nb_plus", <void *>s_add),
+        "slot conflicts with Python dunder": lambda: set_nb_add(t, s_add),
+        "bad flags": lambda: add_method_unchecked(t, "m", <void *>m_who, 12345),
+        "NULL impl": lambda: add_method_unchecked(t, "m", NULL, METH_NOARGS),
+        "NULL impl, checked": lambda: add_method_noargs(t, "m", NULL),
+        "function on a TypeDef": lambda: add_function_o(t, "g", f_o),
+        "method on a class": lambda: add_method_noargs(int, "m", m_who),
+        "slot on a ModuleDef": lambda: set_nb_add(d, s_add),
+        "bad name": lambda: add_method_noargs(t, "not valid", m_who),
+        "duplicate function": lambda: (add_function_o(d, "f", f_o),
+                                       add_function_o(d, "f", f_o)),
+        "function on None": lambda: add_function_o(None, "g", f_o),
+        "method on None": lambda: add_method_noargs(None, "m", m_who),
+        "slot on None": lambda: set_nb_add(None, s_add),
+        "getset on None": lambda: add_getset(None, "a", g_value, NULL),
     }
     for name, fn in cases.items():
         try:
             fn()
         except Exception as exc:
             out[name] = exc
-    add_slot(t, "tp_richcompare", <void *>s_rich)
+    set_tp_richcompare(t, s_rich)
     try:
-        add_slot(t, "tp_richcompare", <void *>s_rich)
+        set_tp_richcompare(t, s_rich)
     except Exception as exc:
         out["slot twice"] = exc
-    add_method(t, "__sub__", <void *>m_who, METH_O)
+    add_method_o(t, "__sub__", m_o)
     try:                                # which one ran would depend on the tables
-        add_slot(t, "nb_subtract", <void *>s_add)
+        set_nb_subtract(t, s_add)
     except Exception as exc:
         out["method and slot for one dunder"] = exc
     try:
-        add_slot(t, "sq_length", <void *>s_len)
-        add_slot(t, "mp_length", <void *>s_len)
+        set_sq_length(t, s_len)
+        set_mp_length(t, s_len)
     except Exception as exc:
         out["two slots for one dunder"] = exc
     d.create()
     try:
-        add_method(t, "late", <void *>m_who, METH_NOARGS)
+        add_method_noargs(t, "late", m_who)
     except Exception as exc:
         out["after create"] = exc
+    other = hpystate.ModuleDef("hps_cext_other_state", state=Other)
+    add_function_o(other, "f", f_o)     # compiled for St: refused when an instance is made
+    try:
+        other.create()
+    except Exception as exc:
+        out["state class mismatch"] = exc
     return out
 
 
@@ -424,5 +446,5 @@ def every_slot(kinds):
     for slot, kind in kinds.items():
         d.type(type(f"T_{slot}", (), {"__slots__": ()}))
         td = d[f"T_{slot}"]
-        add_slot(td, slot, <void *><size_t>SPECIAL.get(slot, GENERIC[kind]))
+        add_slot_unchecked(td, slot, <void *><size_t>SPECIAL.get(slot, GENERIC[kind]))
     return d

@@ -4,14 +4,12 @@
 - ``CounterState`` is a cdef class: its fields are C fields, typed at C speed.
 - Implementations are Cython ``def`` functions taking the typed state first.
 - ``Point`` builds on ``Vec``, a cdef class that provides C fields (x, y).
-- Some members are C-level implementations registered with the cimport API
-  (``add_function``/``add_method``/``add_slot``): called through per-binding trampolines,
-  they receive the state with no lookup.
+- Some members are C-level implementations registered with the checked cimport API
+  (``add_function_noargs``, ``add_method_o``, ``set_nb_negative``: Cython checks each
+  signature); called through per-binding trampolines, they receive the state with no lookup.
 """
 import hpystate
-from hpystate.state cimport (
-    ModuleState, TypeDef, add_function, add_method, add_slot, METH_NOARGS, METH_O,
-)
+from hpystate.state cimport ModuleState, type_of
 
 
 cdef class CounterState(ModuleState):
@@ -21,6 +19,10 @@ cdef class CounterState(ModuleState):
     def __init__(self):
         self.count = 0
         self.points_made = 0
+
+
+ctypedef CounterState State
+include "hpystate/checked.pxi"     # typed registration: Cython checks each impl
 
 
 cdef class Vec:
@@ -93,18 +95,20 @@ cdef object c_total(CounterState state):
     return state.count + state.points_made
 
 
-cdef object c_scaled(CounterState state, Vec self, object factor):
+cdef object c_scaled(CounterState state, object self, object factor):
     """METH_O method: a new Point of this module instance, scaled."""
+    cdef Vec v = self           # a checked conversion: self is a Point, so a Vec
     cdef double f = factor
-    return Point.of(state)(self.x * f, self.y * f)
+    return type_of(Point, state)(v.x * f, v.y * f)
 
 
-cdef object c_negative(CounterState state, Vec self):
+cdef object c_negative(CounterState state, object self):
     """nb_negative slot."""
-    return Point.of(state)(-self.x, -self.y)
+    cdef Vec v = self
+    return type_of(Point, state)(-v.x, -v.y)
 
 
-add_function(counter_def, "total", <void *>c_total, METH_NOARGS,
-             "The counter plus the number of points made.")
-add_method(<TypeDef>Point, "scaled", <void *>c_scaled, METH_O, "A scaled copy.")
-add_slot(<TypeDef>Point, "nb_negative", <void *>c_negative)
+add_function_noargs(counter_def, "total", c_total,
+                    "The counter plus the number of points made.")
+add_method_o(Point, "scaled", c_scaled, "A scaled copy.")
+set_nb_negative(Point, c_negative)
