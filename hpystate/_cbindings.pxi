@@ -179,6 +179,7 @@ cdef class _CCallable(_VectorcallBinding):
     cdef int _variant               # the comparison op for S_RICHCMP
     cdef bint _has_self
     cdef object _doc_str
+    cdef object _text_sig           # "($self, arg, /)", CPython's form, or None
     cdef object _owner              # CMethod: the layout type self must have
 
     def __cinit__(self):
@@ -243,7 +244,7 @@ cdef inline int _c_check_args(_CCallable f, int mode, Py_ssize_t nargs,
     elif mode == S_SETITEM:
         if nargs != 2:
             _arity_error(f, "exactly two arguments", nargs)
-    elif mode == S_TERNARY_L or mode == S_TERNARY_R:
+    elif mode == S_TERNARY_L or mode == S_TERNARY_R or mode == S_DESCR_GET:
         if nargs not in (1, 2):
             _arity_error(f, "1 or 2 arguments", nargs)
     return 0
@@ -307,6 +308,12 @@ cdef inline object _c_call_slot(_CCallable f, PyObject *self, PyObject **args,
         kwargs = _kw_tuple_to_dict(args, nargs, kwnames)
         r = (<hps_ternary_impl>f._cimpl)(st, self, <PyObject *>argtuple,
                                          <PyObject *>kwargs if kwargs is not None else NULL)
+    elif mode == S_DESCR_GET:           # __get__(instance, owner=None): None is C's NULL
+        r = (<hps_ternary_impl>f._cimpl)(st, self, _none_to_null(args[0]),
+                                         _none_to_null(args[1]) if nargs == 2 else NULL)
+    elif mode == S_GETBUFFER or mode == S_RELEASEBUFFER:
+        raise TypeError(f"{f._qualname} is the C buffer protocol's: it takes a Py_buffer, "
+                        "so Python code cannot call it (use memoryview(obj))")
     else:
         return _c_call_int_slot(f, self, args, nargs, kwnames)
     if r == NULL:
@@ -360,6 +367,41 @@ cdef object _c_call_int_slot(_CCallable f, PyObject *self, PyObject **args, Py_s
     return None
 
 
+cdef inline PyObject *_none_to_null(PyObject *o) noexcept:
+    return NULL if o == <PyObject *>None else o
+
+
+# -- the buffer protocol's fallback: no dunder stands in for a C bf_getbuffer (PEP 688's
+# __buffer__ returns a memoryview, not a filled Py_buffer), so the slot is a generic function
+# that finds the binding, a CMethod stored as a hidden type attribute, through the MRO: the
+# binding of the first type that has one, as CPython finds a dunder.
+
+cdef _CCallable _hidden_binding(PyObject *self, int slot_id):
+    attr = getattr(type(<object>self), _HIDDEN_SLOTS[slot_id])
+    if type(attr) is not CMethod:
+        raise TypeError(f"{type(<object>self).__qualname__}.{_HIDDEN_SLOTS[slot_id]} is not "
+                        f"hpystate's binding but {_safe_repr(attr)}")
+    return <_CCallable>attr
+
+
+cdef int _fb_getbuffer(PyObject *self, Py_buffer *view, int flags) except -1:
+    # except -1 is the slot's own convention: -1 with an exception set
+    cdef _CCallable f = _hidden_binding(self, Py_bf_getbuffer)
+    return (<hps_getbuffer_impl>f._cimpl)(<PyObject *>f._state, self, view, flags)
+
+
+cdef void _fb_releasebuffer(PyObject *self, Py_buffer *view) noexcept:
+    # cannot fail: an exception here is reported as unraisable (as Cython does for noexcept)
+    cdef _CCallable f = _hidden_binding(self, Py_bf_releasebuffer)
+    (<hps_releasebuffer_impl>f._cimpl)(<PyObject *>f._state, self, view)
+
+
+cdef void *_hidden_slot_function(int slot_id) noexcept:
+    if slot_id == Py_bf_getbuffer:
+        return <void *>_fb_getbuffer
+    return <void *>_fb_releasebuffer
+
+
 cdef object _propagate():
     """Re-raise the exception a C implementation set (SystemError if it set none)."""
     return hps_pending_error()
@@ -392,6 +434,14 @@ cdef class CFunction(_CCallable):
     def __doc__(self):
         return self._doc_str
 
+    @property
+    def __text_signature__(self):
+        return self._text_sig
+
+    @property
+    def __signature__(self):
+        return _signature_of(self, True)
+
     def __repr__(self):
         return f"<hpystate C function {self._modname}.{self._qualname}>"
 
@@ -409,6 +459,14 @@ cdef class CMethod(_CCallable):
     def __doc__(self):
         return self._doc_str
 
+    @property
+    def __text_signature__(self):
+        return self._text_sig
+
+    @property
+    def __signature__(self):
+        return _signature_of(self, False)
+
     def __get__(self, instance, owner):
         if instance is None:
             return self
@@ -422,8 +480,29 @@ _enable_vectorcall(CFunction, _vectorcall_offset(), 0)
 _enable_vectorcall(CMethod, _vectorcall_offset(), Py_TPFLAGS_METHOD_DESCRIPTOR)
 
 
+cdef object _signature_of(_CCallable f, bint drop_first):
+    """inspect.signature of a fallback binding, from its text signature as CPython makes
+    it for builtins (``$module`` dropped; ``$self`` kept: a bound CMethod drops it)."""
+    if f._text_sig is None:
+        return None
+    sig = _inspect._signature_fromstr(_inspect.Signature, None, f._text_sig, False)
+    ps = list(sig.parameters.values())
+    return sig.replace(parameters=ps[1:] if drop_first else ps)
+
+
+cdef str _adapter_signature(str dunder):
+    """A slot adapter's text signature, from the slot table's parameters."""
+    params = _DUNDERS.get(dunder)
+    if params is None:
+        return None
+    rest = ", ".join(params[1:])
+    if dunder in _VARIADIC_DUNDERS:
+        return f"($self, /{', ' + rest if rest else ''}, *args, **kwargs)"
+    return f"($self, {rest}, /)" if rest else "($self, /)"
+
+
 cdef _CCallable _make_ccallable(type kind, size_t impl, int mode, int variant, state,
-                                str name, str qualname, str modname, doc):
+                                str name, str qualname, str modname, doc, text_sig):
     cdef _CCallable f         # each class by name: see _make_callable
     if kind is CMethod:
         f = CMethod.__new__(CMethod)
@@ -434,6 +513,7 @@ cdef _CCallable _make_ccallable(type kind, size_t impl, int mode, int variant, s
     f._variant = variant
     f._has_self = kind is CMethod
     f._doc_str = doc
+    f._text_sig = text_sig
     _init_binding(f, state, name, qualname, modname)
     return f
 
@@ -448,6 +528,9 @@ _METH_KINDS[METH_FASTCALL | METH_KEYWORDS] = (HPS_K_METH_FASTCALL_KW, M_FASTCALL
                                               HPS_K_FUNC_FASTCALL_KW)
 
 include "_slot_table.pxi"
+
+# The comparison dunders in op order (Py_LT ... Py_GE), for __richcmp__ (_definition.pxi).
+_RICHCMP_DUNDERS = tuple(d for d, _, _ in _C_SLOTS["tp_richcompare"][2])
 
 
 cdef int _check_target(target, kind, str api) except -1:
@@ -527,7 +610,7 @@ cdef object _c_module_function(FunctionDef fd, module, _Block *b, state, str mod
     cdef void *trampoline = _take_trampoline(b, c.kind, c.impl, state)
     if trampoline == NULL:
         return _make_ccallable(CFunction, c.impl, c.mode, 0, state, c.name, c.name, modname,
-                               c.doc)
+                               c.doc, c.text_sig)
     ml = <PyMethodDef *>_block_alloc(b, sizeof(PyMethodDef))
     _fill_method_def(ml, c, trampoline)
     return PyCFunction_NewEx(ml, module, modname)
@@ -578,9 +661,9 @@ cdef int _add_slot(target, str slot, void *impl, _state_check check, str api) ex
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise ValueError(f"type {tp.name!r}: unknown or unsupported C slot {slot!r}{hint}")
         c = _c_impl(slot, impl, None)
-        c.slot_id, c.kind, c.adapters = entry
-        _add_member(tp, slot, _MK_C_SLOT, None, c, [d for d, _, _ in c.adapters],
-                    f"C slot {slot!r}")     # claims the dunders it sets
+        c.slot_id, c.kind, c.adapters, claims = entry
+        _add_member(tp, slot, _MK_C_SLOT, None, c, claims,
+                    f"C slot {slot!r}")     # claims the dunders it stands for
         _record_check(tp.moddef, check, f"C slot {tp.name}.{slot}")
     return 0
 

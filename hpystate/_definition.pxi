@@ -80,11 +80,17 @@ def _check_identifier(name, what):
 # the generated _slot_table.pxi (included in section 6, after the fallback modes).
 
 
+# tp_richcompare as one implementation with the comparison op (Cython's __richcmp__, one of
+# the slot table's _WHOLE_SLOTS); _RICHCMP_DUNDERS, the six comparison dunders in op order,
+# follows _slot_table.pxi.
+_RICHCMP = "__richcmp__"
+
+
 def _resolve_slot_name(name):
     """Map a dunder or C slot name to the dunder hpystate installs; ValueError if unknown."""
     if not isinstance(name, str):
         raise TypeError(f"slot name must be a str, not {type(name).__name__}")
-    if name in _DUNDERS:
+    if name in _DUNDERS or name in _WHOLE_SLOTS:
         return name
     if name in _SLOT_NAMES:
         return _SLOT_NAMES[name]
@@ -173,12 +179,50 @@ class _SlotMember(_Member):
 
     def __init__(self, impl, dunder):
         _check_callable(impl, "@hpystate.slot implementation")
+        since = _DUNDERS_SINCE.get(dunder)
+        if since is not None and _sys.version_info < since:
+            raise TypeError(f"slot {dunder} needs Python {since[0]}.{since[1]} or newer: "
+                            f"CPython {_sys.version_info[0]}.{_sys.version_info[1]} does not "
+                            f"call it (PEP 688); implement the C slot with the cimport API "
+                            f"instead")
         params = ("state",) + _DUNDERS[dunder]
         exact = dunder not in _VARIADIC_DUNDERS
         _check_params(impl, params, f"slot {dunder}", exact=exact)
         _check_no_class_cell(impl, f"slot {dunder}")
         self.impl = impl
         self.dunder = dunder
+
+
+class _RichcmpMember(_Member):
+    """``@hpystate.slot`` on ``__richcmp__(state, self, other, op)`` (or
+    ``@hpystate.slot("tp_richcompare")``): one implementation for the six comparisons, with
+    ``op`` one of ``Py_LT`` (0) ... ``Py_GE`` (5), as in Cython."""
+    kind = "slot"
+    dunder = _RICHCMP
+
+    def __init__(self, impl):
+        _check_callable(impl, "@hpystate.slot implementation")
+        _check_params(impl, ("state",) + _WHOLE_SLOTS[_RICHCMP][1], "slot __richcmp__")
+        _check_no_class_cell(impl, "slot __richcmp__")
+        self.impl = impl
+
+
+@cython.final
+@cython.auto_pickle(False)
+cdef class _RichcmpOp:
+    """One comparison dunder of a ``__richcmp__`` implementation: adds its op."""
+    cdef object impl
+    cdef int op
+
+    def __call__(self, state, obj, other):
+        return self.impl(state, obj, other, self.op)
+
+
+cdef _RichcmpOp _richcmp_op(impl, int op):
+    cdef _RichcmpOp f = _RichcmpOp.__new__(_RichcmpOp)
+    f.impl = impl
+    f.op = op
+    return f
 
 
 class _PropertyMember(_Member):
@@ -245,13 +289,17 @@ def slot(name_or_impl=None):
     if callable(name_or_impl) and not isinstance(name_or_impl, str):
         impl = name_or_impl
         _check_in_class_body("slot", impl)
-        return _SlotMember(impl, _resolve_slot_name(getattr(impl, "__name__", None)))
+        return _slot_member(impl, _resolve_slot_name(getattr(impl, "__name__", None)))
     dunder = _resolve_slot_name(name_or_impl)
 
     def decorate(impl):
         _check_in_class_body("slot", impl)
-        return _SlotMember(impl, dunder)
+        return _slot_member(impl, dunder)
     return decorate
+
+
+def _slot_member(impl, dunder):
+    return _RichcmpMember(impl) if dunder == _RICHCMP else _SlotMember(impl, dunder)
 
 
 # Names a class statement puts in the namespace by itself.
@@ -378,6 +426,13 @@ cdef int _add_python_member(TypeDef td, str attr, value) except -1:
         key = value.dunder
         kind = _MK_STATICMETHOD if key == "__new__" else _MK_METHOD
         return _add_member(td, key, kind, value, None, (key,), f"Python-level slot {key!r}")
+    if isinstance(value, _RichcmpMember):      # one member per comparison dunder
+        for op, key in enumerate(_RICHCMP_DUNDERS):
+            op_member = _SlotMember.__new__(_SlotMember)
+            op_member.impl, op_member.dunder = _richcmp_op(value.impl, op), key
+            _add_member(td, key, _MK_METHOD, op_member, None, (key,),
+                        "Python-level slot '__richcmp__'")
+        return 0
     if isinstance(value, _PropertyMember):
         kind = _MK_PROPERTY
     elif isinstance(value, _ClassMethodMember):
@@ -462,7 +517,8 @@ cdef int _claim(TypeDef td, names, str member) except -1:
 
 def _conflict(str tname, str attr, str member, str other):
     if member.startswith("Python-level slot") and other.startswith("Python-level slot"):
-        return f"type {tname!r}: two implementations of slot {attr!r}"
+        via = "" if member == other else f" ({other[13:]} and {member[13:]})"
+        return f"type {tname!r}: two implementations of slot {attr!r}{via}"
     if member == other:
         return f"type {tname!r}: {member} is already implemented"
     if other == "__slots__ field" or member == "__slots__ field":
@@ -536,7 +592,8 @@ cdef class _CImpl:
     cdef int mode               # functions and methods: the fallback's mode (M_*) for the flags
     cdef int slot_id            # slots: the type slot id (Py_nb_add, ...)
     cdef tuple adapters         # slots: the fallback's ((dunder, mode S_*, variant), ...)
-    cdef str doc
+    cdef str doc                # functions and methods: without the signature line
+    cdef str text_sig           # functions and methods: "($module, n, /)" (CPython's form)
     cdef bytes name_b
     cdef bytes doc_b
 
@@ -558,7 +615,57 @@ cdef _CImpl _c_callable_impl(str name, void *impl, int flags, str doc, bint meth
     c.flags = flags
     c.kind = method_kind if method else function_kind
     c.dunder = method and name in _DUNDERS
+    c.text_sig, c.doc = _text_signature(name, doc, flags, method)
+    # CPython's convention: ml_doc "name(sig)\n--\n\n" gives __text_signature__ (and
+    # inspect.signature) on builtin functions and method descriptors.
+    c.doc_b = f"{name}{c.text_sig}\n--\n\n{c.doc or ''}".encode()
     return c
+
+
+# Parameters of a C function or method by calling convention, when its docstring does not
+# begin with its own signature line.
+_DEFAULT_PARAMS = {METH_NOARGS: "", METH_O: "arg, /", METH_FASTCALL: "/, *args",
+                   METH_FASTCALL | METH_KEYWORDS: "/, *args, **kwargs"}
+
+
+cdef tuple _text_signature(str name, doc, int flags, bint method):
+    """(text signature, docstring without it). A docstring may begin with CPython's
+    signature line, ``name(params)``, then ``--`` and an empty line; the parameters must fit
+    the calling convention (METH_O: exactly one, positional)."""
+    first = "$self" if method else "$module"
+    params, body = _DEFAULT_PARAMS[flags], doc
+    if isinstance(doc, str) and doc.startswith(name + "("):
+        head, sep, rest = doc.partition("\n--\n\n")
+        if not sep or not head.endswith(")"):
+            raise ValueError(f"C {'method' if method else 'function'} {name!r}: a docstring "
+                             f"that begins with {name}( must begin with a signature line: "
+                             f"'{name}(params)', then '--' and an empty line")
+        params, body = head[len(name) + 1:-1].strip(), rest or None
+        params = _check_c_params(name, params, flags, method)
+    return f"({first}, {params})" if params else f"({first})", body
+
+
+cdef str _check_c_params(str name, str params, int flags, bint method):
+    what = f"C {'method' if method else 'function'} {name!r}"
+    try:
+        sig = _inspect._signature_fromstr(      # a placeholder first: "$..." is bound
+            _inspect.Signature, None, f"($__hpystate_bound__, {params})", False) \
+            if params else None
+    except Exception as exc:
+        raise ValueError(f"{what}: signature ({params}) is not valid: {exc}") from None
+    ps = list(sig.parameters.values())[1:] if sig is not None else []
+    P = _inspect.Parameter
+    if flags == METH_NOARGS and ps:
+        raise ValueError(f"{what}: METH_NOARGS takes no arguments, not ({params})")
+    if flags == METH_O:
+        if len(ps) != 1 or ps[0].kind not in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD):
+            raise ValueError(f"{what}: METH_O takes exactly one positional argument, not "
+                             f"({params})")
+        return f"{ps[0]}, /"            # METH_O never takes it by keyword
+    if flags == METH_FASTCALL and any(p.kind in (P.KEYWORD_ONLY, P.VAR_KEYWORD) for p in ps):
+        raise ValueError(f"{what}: METH_FASTCALL takes no keyword arguments, not ({params}); "
+                         "use METH_FASTCALL | METH_KEYWORDS")
+    return params
 
 
 @cython.final

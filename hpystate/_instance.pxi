@@ -463,7 +463,8 @@ cdef int _c_method_entry(PyMethodDef *ml, _CImpl c, _Block *b, state, str modnam
     cdef void *trampoline = _take_trampoline(b, c.kind, c.impl, state)
     if trampoline == NULL:
         fallbacks.append((c.name, _make_ccallable(
-            CMethod, c.impl, c.mode, 0, state, c.name, qual_prefix + c.name, modname, c.doc)))
+            CMethod, c.impl, c.mode, 0, state, c.name, qual_prefix + c.name, modname, c.doc,
+            c.text_sig)))
         return 0
     _fill_method_def(ml, c, trampoline)
     return 1
@@ -478,7 +479,11 @@ cdef int _c_slot_entry(PyType_Slot *ts, _CImpl c, _Block *b, state, str modname,
         for dunder, mode, variant in c.adapters:
             fallbacks.append((dunder, _make_ccallable(
                 CMethod, c.impl, mode, variant, state, dunder, qual_prefix + dunder, modname,
-                None)))
+                None, _adapter_signature(dunder))))
+        if c.slot_id in _HIDDEN_SLOTS:  # no dunder stands in: a generic slot function
+            ts.slot = c.slot_id         # finds the CMethod through the MRO
+            ts.pfunc = _hidden_slot_function(c.slot_id)
+            return 1
         return 0
     ts.slot = c.slot_id
     ts.pfunc = trampoline

@@ -49,12 +49,21 @@ cdef extern from "Python.h":
     int Py_tp_richcompare
     int Py_tp_init
     int Py_tp_finalize
+    int Py_tp_getattro
+    int Py_tp_setattro
+    int Py_tp_descr_get
+    int Py_tp_descr_set
     int Py_mp_length
     int Py_mp_subscript
     int Py_mp_ass_subscript
     int Py_sq_length
     int Py_sq_item
     int Py_sq_contains
+    int Py_am_await
+    int Py_am_aiter
+    int Py_am_anext
+    int Py_bf_getbuffer
+    int Py_bf_releasebuffer
 
 cdef extern from "_trampolines.h":
     ctypedef struct hps_entry:
@@ -80,6 +89,8 @@ cdef extern from "_trampolines.h":
     int HPS_K_SSIZEARG
     int HPS_K_OBJOBJ
     int HPS_K_OBJOBJARG
+    int HPS_K_GETBUFFER
+    int HPS_K_RELEASEBUFFER
     int HPS_K_FINALIZE
     hps_entry hps_entries[HPS_NKINDS][HPS_PER_KIND]
     void *hps_trampolines[HPS_NKINDS][HPS_PER_KIND]
@@ -101,6 +112,8 @@ cdef extern from "_trampolines.h":
     ctypedef PyObject *(*hps_ssizearg_impl)(PyObject *state, PyObject *a, Py_ssize_t i)
     ctypedef int (*hps_objobj_impl)(PyObject *state, PyObject *a, PyObject *b)
     ctypedef int (*hps_objobjarg_impl)(PyObject *state, PyObject *a, PyObject *b, PyObject *c)
+    ctypedef int (*hps_getbuffer_impl)(PyObject *state, PyObject *a, Py_buffer *view, int flags)
+    ctypedef void (*hps_releasebuffer_impl)(PyObject *state, PyObject *a, Py_buffer *view)
     ctypedef int (*hps_finalize_impl)(PyObject *state, PyObject *a)
     void hps_call_finalize(hps_finalize_impl impl, PyObject *state, PyObject *self)
 
@@ -123,8 +136,11 @@ cdef enum:
     S_RICHCMP
     S_INIT
     S_FINALIZE
-    S_LEN
     S_SETITEM
     S_DELITEM
+    S_DESCR_GET
+    S_LEN
     S_SSIZEARG
     S_OBJOBJ
+    S_GETBUFFER
+    S_RELEASEBUFFER

@@ -68,6 +68,7 @@ _DUNDERS = {
     '__init__': ('self',),
     '__new__': ('cls',),
     '__del__': ('self',),
+    '__getattribute__': ('self', 'other'),
     '__getattr__': ('self', 'other'),
     '__setattr__': ('self', 'a', 'b'),
     '__delattr__': ('self', 'other'),
@@ -79,12 +80,27 @@ _DUNDERS = {
     '__setitem__': ('self', 'a', 'b'),
     '__delitem__': ('self', 'other'),
     '__contains__': ('self', 'other'),
+    '__await__': ('self',),
+    '__aiter__': ('self',),
+    '__anext__': ('self',),
+    '__buffer__': ('self', 'flags'),
+    '__release_buffer__': ('self', 'view'),
 }
 # ... that take more arguments after these (``__call__(state, self, *a)``)
 _VARIADIC_DUNDERS = {
     '__call__': ('self',),
     '__init__': ('self',),
     '__new__': ('cls',),
+}
+# Python-level names for a whole slot (one implementation for all its methods):
+# name -> (C slot, parameters after ``state``)
+_WHOLE_SLOTS = {
+    '__richcmp__': ('tp_richcompare', ('self', 'other', 'op')),
+}
+# Python-level methods that class statements implement only since a CPython version
+_DUNDERS_SINCE = {
+    '__buffer__': (3, 12),
+    '__release_buffer__': (3, 12),
 }
 # C slot names ``@hpystate.slot(name)`` accepts, and the method each stands for
 _SLOT_NAMES = {
@@ -129,68 +145,170 @@ _SLOT_NAMES = {
     'tp_call': '__call__',
     'tp_iter': '__iter__',
     'tp_iternext': '__next__',
+    'tp_richcompare': '__richcmp__',
     'tp_init': '__init__',
     'tp_new': '__new__',
     'tp_finalize': '__del__',
+    'tp_descr_get': '__get__',
     'mp_length': '__len__',
     'mp_subscript': '__getitem__',
     'sq_length': '__len__',
     'sq_contains': '__contains__',
+    'am_await': '__await__',
+    'am_aiter': '__aiter__',
+    'am_anext': '__anext__',
+    'bf_getbuffer': '__buffer__',
+    'bf_releasebuffer': '__release_buffer__',
 }
 # C slot names that stand for several methods (or part of one): decorate those
 _AMBIGUOUS_SLOTS = {
-    'tp_richcompare': '__lt__, __le__, __eq__, __ne__, __gt__, __ge__',
-    'tp_getattro': '__getattr__',
+    'tp_getattro': '__getattribute__, __getattr__',
     'tp_setattro': '__setattr__, __delattr__',
-    'tp_descr_get': '__get__',
     'tp_descr_set': '__set__, __delete__',
     'mp_ass_subscript': '__setitem__, __delitem__',
     'sq_item': '__getitem__',
     'sq_ass_item': '__setitem__, __delitem__',
 }
-# cimport API: slot name -> (type slot id, trampoline kind, ((dunder, fallback mode, variant), ...))
+# cimport API: slot name -> (type slot id, trampoline kind, the fallback's
+# ((attribute, mode, variant), ...), the member names the slot claims)
 _C_SLOTS = {
-    'nb_add': (Py_nb_add, HPS_K_BINARY, (('__add__', S_BINARY_L, 0), ('__radd__', S_BINARY_R, 0),)),
-    'nb_subtract': (Py_nb_subtract, HPS_K_BINARY, (('__sub__', S_BINARY_L, 0), ('__rsub__', S_BINARY_R, 0),)),
-    'nb_multiply': (Py_nb_multiply, HPS_K_BINARY, (('__mul__', S_BINARY_L, 0), ('__rmul__', S_BINARY_R, 0),)),
-    'nb_remainder': (Py_nb_remainder, HPS_K_BINARY, (('__mod__', S_BINARY_L, 0), ('__rmod__', S_BINARY_R, 0),)),
-    'nb_divmod': (Py_nb_divmod, HPS_K_BINARY, (('__divmod__', S_BINARY_L, 0), ('__rdivmod__', S_BINARY_R, 0),)),
-    'nb_power': (Py_nb_power, HPS_K_TERNARY, (('__pow__', S_TERNARY_L, 0), ('__rpow__', S_TERNARY_R, 0),)),
-    'nb_negative': (Py_nb_negative, HPS_K_UNARY, (('__neg__', S_UNARY, 0),)),
-    'nb_positive': (Py_nb_positive, HPS_K_UNARY, (('__pos__', S_UNARY, 0),)),
-    'nb_absolute': (Py_nb_absolute, HPS_K_UNARY, (('__abs__', S_UNARY, 0),)),
-    'nb_bool': (Py_nb_bool, HPS_K_INQUIRY, (('__bool__', S_INQUIRY, 0),)),
-    'nb_invert': (Py_nb_invert, HPS_K_UNARY, (('__invert__', S_UNARY, 0),)),
-    'nb_lshift': (Py_nb_lshift, HPS_K_BINARY, (('__lshift__', S_BINARY_L, 0), ('__rlshift__', S_BINARY_R, 0),)),
-    'nb_rshift': (Py_nb_rshift, HPS_K_BINARY, (('__rshift__', S_BINARY_L, 0), ('__rrshift__', S_BINARY_R, 0),)),
-    'nb_and': (Py_nb_and, HPS_K_BINARY, (('__and__', S_BINARY_L, 0), ('__rand__', S_BINARY_R, 0),)),
-    'nb_xor': (Py_nb_xor, HPS_K_BINARY, (('__xor__', S_BINARY_L, 0), ('__rxor__', S_BINARY_R, 0),)),
-    'nb_or': (Py_nb_or, HPS_K_BINARY, (('__or__', S_BINARY_L, 0), ('__ror__', S_BINARY_R, 0),)),
-    'nb_int': (Py_nb_int, HPS_K_UNARY, (('__int__', S_UNARY, 0),)),
-    'nb_float': (Py_nb_float, HPS_K_UNARY, (('__float__', S_UNARY, 0),)),
-    'nb_inplace_add': (Py_nb_inplace_add, HPS_K_BINARY, (('__iadd__', S_BINARY_L, 0),)),
-    'nb_inplace_subtract': (Py_nb_inplace_subtract, HPS_K_BINARY, (('__isub__', S_BINARY_L, 0),)),
-    'nb_inplace_multiply': (Py_nb_inplace_multiply, HPS_K_BINARY, (('__imul__', S_BINARY_L, 0),)),
-    'nb_inplace_remainder': (Py_nb_inplace_remainder, HPS_K_BINARY, (('__imod__', S_BINARY_L, 0),)),
-    'nb_inplace_power': (Py_nb_inplace_power, HPS_K_TERNARY, (('__ipow__', S_TERNARY_L, 0),)),
-    'nb_inplace_lshift': (Py_nb_inplace_lshift, HPS_K_BINARY, (('__ilshift__', S_BINARY_L, 0),)),
-    'nb_inplace_rshift': (Py_nb_inplace_rshift, HPS_K_BINARY, (('__irshift__', S_BINARY_L, 0),)),
-    'nb_inplace_and': (Py_nb_inplace_and, HPS_K_BINARY, (('__iand__', S_BINARY_L, 0),)),
-    'nb_inplace_xor': (Py_nb_inplace_xor, HPS_K_BINARY, (('__ixor__', S_BINARY_L, 0),)),
-    'nb_inplace_or': (Py_nb_inplace_or, HPS_K_BINARY, (('__ior__', S_BINARY_L, 0),)),
-    'nb_floor_divide': (Py_nb_floor_divide, HPS_K_BINARY, (('__floordiv__', S_BINARY_L, 0), ('__rfloordiv__', S_BINARY_R, 0),)),
-    'nb_true_divide': (Py_nb_true_divide, HPS_K_BINARY, (('__truediv__', S_BINARY_L, 0), ('__rtruediv__', S_BINARY_R, 0),)),
-    'nb_inplace_floor_divide': (Py_nb_inplace_floor_divide, HPS_K_BINARY, (('__ifloordiv__', S_BINARY_L, 0),)),
-    'nb_inplace_true_divide': (Py_nb_inplace_true_divide, HPS_K_BINARY, (('__itruediv__', S_BINARY_L, 0),)),
-    'nb_index': (Py_nb_index, HPS_K_UNARY, (('__index__', S_UNARY, 0),)),
-    'nb_matrix_multiply': (Py_nb_matrix_multiply, HPS_K_BINARY, (('__matmul__', S_BINARY_L, 0), ('__rmatmul__', S_BINARY_R, 0),)),
-    'nb_inplace_matrix_multiply': (Py_nb_inplace_matrix_multiply, HPS_K_BINARY, (('__imatmul__', S_BINARY_L, 0),)),
-    'tp_repr': (Py_tp_repr, HPS_K_UNARY, (('__repr__', S_UNARY, 0),)),
-    'tp_str': (Py_tp_str, HPS_K_UNARY, (('__str__', S_UNARY, 0),)),
-    'tp_hash': (Py_tp_hash, HPS_K_HASH, (('__hash__', S_HASH, 0),)),
-    'tp_call': (Py_tp_call, HPS_K_TERNARY, (('__call__', S_CALL, 0),)),
-    'tp_iter': (Py_tp_iter, HPS_K_UNARY, (('__iter__', S_UNARY, 0),)),
-    'tp_iternext': (Py_tp_iternext, HPS_K_UNARY, (('__next__', S_ITERNEXT, 0),)),
+    'nb_add': (Py_nb_add, HPS_K_BINARY, (
+        ('__add__', S_BINARY_L, 0),
+        ('__radd__', S_BINARY_R, 0),
+    ), ('__add__', '__radd__')),
+    'nb_subtract': (Py_nb_subtract, HPS_K_BINARY, (
+        ('__sub__', S_BINARY_L, 0),
+        ('__rsub__', S_BINARY_R, 0),
+    ), ('__sub__', '__rsub__')),
+    'nb_multiply': (Py_nb_multiply, HPS_K_BINARY, (
+        ('__mul__', S_BINARY_L, 0),
+        ('__rmul__', S_BINARY_R, 0),
+    ), ('__mul__', '__rmul__')),
+    'nb_remainder': (Py_nb_remainder, HPS_K_BINARY, (
+        ('__mod__', S_BINARY_L, 0),
+        ('__rmod__', S_BINARY_R, 0),
+    ), ('__mod__', '__rmod__')),
+    'nb_divmod': (Py_nb_divmod, HPS_K_BINARY, (
+        ('__divmod__', S_BINARY_L, 0),
+        ('__rdivmod__', S_BINARY_R, 0),
+    ), ('__divmod__', '__rdivmod__')),
+    'nb_power': (Py_nb_power, HPS_K_TERNARY, (
+        ('__pow__', S_TERNARY_L, 0),
+        ('__rpow__', S_TERNARY_R, 0),
+    ), ('__pow__', '__rpow__')),
+    'nb_negative': (Py_nb_negative, HPS_K_UNARY, (
+        ('__neg__', S_UNARY, 0),
+    ), ('__neg__',)),
+    'nb_positive': (Py_nb_positive, HPS_K_UNARY, (
+        ('__pos__', S_UNARY, 0),
+    ), ('__pos__',)),
+    'nb_absolute': (Py_nb_absolute, HPS_K_UNARY, (
+        ('__abs__', S_UNARY, 0),
+    ), ('__abs__',)),
+    'nb_bool': (Py_nb_bool, HPS_K_INQUIRY, (
+        ('__bool__', S_INQUIRY, 0),
+    ), ('__bool__',)),
+    'nb_invert': (Py_nb_invert, HPS_K_UNARY, (
+        ('__invert__', S_UNARY, 0),
+    ), ('__invert__',)),
+    'nb_lshift': (Py_nb_lshift, HPS_K_BINARY, (
+        ('__lshift__', S_BINARY_L, 0),
+        ('__rlshift__', S_BINARY_R, 0),
+    ), ('__lshift__', '__rlshift__')),
+    'nb_rshift': (Py_nb_rshift, HPS_K_BINARY, (
+        ('__rshift__', S_BINARY_L, 0),
+        ('__rrshift__', S_BINARY_R, 0),
+    ), ('__rshift__', '__rrshift__')),
+    'nb_and': (Py_nb_and, HPS_K_BINARY, (
+        ('__and__', S_BINARY_L, 0),
+        ('__rand__', S_BINARY_R, 0),
+    ), ('__and__', '__rand__')),
+    'nb_xor': (Py_nb_xor, HPS_K_BINARY, (
+        ('__xor__', S_BINARY_L, 0),
+        ('__rxor__', S_BINARY_R, 0),
+    ), ('__xor__', '__rxor__')),
+    'nb_or': (Py_nb_or, HPS_K_BINARY, (
+        ('__or__', S_BINARY_L, 0),
+        ('__ror__', S_BINARY_R, 0),
+    ), ('__or__', '__ror__')),
+    'nb_int': (Py_nb_int, HPS_K_UNARY, (
+        ('__int__', S_UNARY, 0),
+    ), ('__int__',)),
+    'nb_float': (Py_nb_float, HPS_K_UNARY, (
+        ('__float__', S_UNARY, 0),
+    ), ('__float__',)),
+    'nb_inplace_add': (Py_nb_inplace_add, HPS_K_BINARY, (
+        ('__iadd__', S_BINARY_L, 0),
+    ), ('__iadd__',)),
+    'nb_inplace_subtract': (Py_nb_inplace_subtract, HPS_K_BINARY, (
+        ('__isub__', S_BINARY_L, 0),
+    ), ('__isub__',)),
+    'nb_inplace_multiply': (Py_nb_inplace_multiply, HPS_K_BINARY, (
+        ('__imul__', S_BINARY_L, 0),
+    ), ('__imul__',)),
+    'nb_inplace_remainder': (Py_nb_inplace_remainder, HPS_K_BINARY, (
+        ('__imod__', S_BINARY_L, 0),
+    ), ('__imod__',)),
+    'nb_inplace_power': (Py_nb_inplace_power, HPS_K_TERNARY, (
+        ('__ipow__', S_TERNARY_L, 0),
+    ), ('__ipow__',)),
+    'nb_inplace_lshift': (Py_nb_inplace_lshift, HPS_K_BINARY, (
+        ('__ilshift__', S_BINARY_L, 0),
+    ), ('__ilshift__',)),
+    'nb_inplace_rshift': (Py_nb_inplace_rshift, HPS_K_BINARY, (
+        ('__irshift__', S_BINARY_L, 0),
+    ), ('__irshift__',)),
+    'nb_inplace_and': (Py_nb_inplace_and, HPS_K_BINARY, (
+        ('__iand__', S_BINARY_L, 0),
+    ), ('__iand__',)),
+    'nb_inplace_xor': (Py_nb_inplace_xor, HPS_K_BINARY, (
+        ('__ixor__', S_BINARY_L, 0),
+    ), ('__ixor__',)),
+    'nb_inplace_or': (Py_nb_inplace_or, HPS_K_BINARY, (
+        ('__ior__', S_BINARY_L, 0),
+    ), ('__ior__',)),
+    'nb_floor_divide': (Py_nb_floor_divide, HPS_K_BINARY, (
+        ('__floordiv__', S_BINARY_L, 0),
+        ('__rfloordiv__', S_BINARY_R, 0),
+    ), ('__floordiv__', '__rfloordiv__')),
+    'nb_true_divide': (Py_nb_true_divide, HPS_K_BINARY, (
+        ('__truediv__', S_BINARY_L, 0),
+        ('__rtruediv__', S_BINARY_R, 0),
+    ), ('__truediv__', '__rtruediv__')),
+    'nb_inplace_floor_divide': (Py_nb_inplace_floor_divide, HPS_K_BINARY, (
+        ('__ifloordiv__', S_BINARY_L, 0),
+    ), ('__ifloordiv__',)),
+    'nb_inplace_true_divide': (Py_nb_inplace_true_divide, HPS_K_BINARY, (
+        ('__itruediv__', S_BINARY_L, 0),
+    ), ('__itruediv__',)),
+    'nb_index': (Py_nb_index, HPS_K_UNARY, (
+        ('__index__', S_UNARY, 0),
+    ), ('__index__',)),
+    'nb_matrix_multiply': (Py_nb_matrix_multiply, HPS_K_BINARY, (
+        ('__matmul__', S_BINARY_L, 0),
+        ('__rmatmul__', S_BINARY_R, 0),
+    ), ('__matmul__', '__rmatmul__')),
+    'nb_inplace_matrix_multiply': (Py_nb_inplace_matrix_multiply, HPS_K_BINARY, (
+        ('__imatmul__', S_BINARY_L, 0),
+    ), ('__imatmul__',)),
+    'tp_repr': (Py_tp_repr, HPS_K_UNARY, (
+        ('__repr__', S_UNARY, 0),
+    ), ('__repr__',)),
+    'tp_str': (Py_tp_str, HPS_K_UNARY, (
+        ('__str__', S_UNARY, 0),
+    ), ('__str__',)),
+    'tp_hash': (Py_tp_hash, HPS_K_HASH, (
+        ('__hash__', S_HASH, 0),
+    ), ('__hash__',)),
+    'tp_call': (Py_tp_call, HPS_K_TERNARY, (
+        ('__call__', S_CALL, 0),
+    ), ('__call__',)),
+    'tp_iter': (Py_tp_iter, HPS_K_UNARY, (
+        ('__iter__', S_UNARY, 0),
+    ), ('__iter__',)),
+    'tp_iternext': (Py_tp_iternext, HPS_K_UNARY, (
+        ('__next__', S_ITERNEXT, 0),
+    ), ('__next__',)),
     'tp_richcompare': (Py_tp_richcompare, HPS_K_RICHCMP, (
         ('__lt__', S_RICHCMP, 0),
         ('__le__', S_RICHCMP, 1),
@@ -198,13 +316,64 @@ _C_SLOTS = {
         ('__ne__', S_RICHCMP, 3),
         ('__gt__', S_RICHCMP, 4),
         ('__ge__', S_RICHCMP, 5),
-    )),
-    'tp_init': (Py_tp_init, HPS_K_OBJOBJARG, (('__init__', S_INIT, 0),)),
-    'tp_finalize': (Py_tp_finalize, HPS_K_FINALIZE, (('__del__', S_FINALIZE, 0),)),
-    'mp_length': (Py_mp_length, HPS_K_LEN, (('__len__', S_LEN, 0),)),
-    'mp_subscript': (Py_mp_subscript, HPS_K_BINARY, (('__getitem__', S_BINARY_L, 0),)),
-    'mp_ass_subscript': (Py_mp_ass_subscript, HPS_K_OBJOBJARG, (('__setitem__', S_SETITEM, 0), ('__delitem__', S_DELITEM, 0),)),
-    'sq_length': (Py_sq_length, HPS_K_LEN, (('__len__', S_LEN, 0),)),
-    'sq_item': (Py_sq_item, HPS_K_SSIZEARG, (('__getitem__', S_SSIZEARG, 0),)),
-    'sq_contains': (Py_sq_contains, HPS_K_OBJOBJ, (('__contains__', S_OBJOBJ, 0),)),
+    ), ('__lt__', '__le__', '__eq__', '__ne__', '__gt__', '__ge__')),
+    'tp_init': (Py_tp_init, HPS_K_OBJOBJARG, (
+        ('__init__', S_INIT, 0),
+    ), ('__init__',)),
+    'tp_finalize': (Py_tp_finalize, HPS_K_FINALIZE, (
+        ('__del__', S_FINALIZE, 0),
+    ), ('__del__',)),
+    'tp_getattro': (Py_tp_getattro, HPS_K_BINARY, (
+        ('__getattribute__', S_BINARY_L, 0),
+    ), ('__getattribute__', '__getattr__')),
+    'tp_setattro': (Py_tp_setattro, HPS_K_OBJOBJARG, (
+        ('__setattr__', S_SETITEM, 0),
+        ('__delattr__', S_DELITEM, 0),
+    ), ('__setattr__', '__delattr__')),
+    'tp_descr_get': (Py_tp_descr_get, HPS_K_TERNARY, (
+        ('__get__', S_DESCR_GET, 0),
+    ), ('__get__',)),
+    'tp_descr_set': (Py_tp_descr_set, HPS_K_OBJOBJARG, (
+        ('__set__', S_SETITEM, 0),
+        ('__delete__', S_DELITEM, 0),
+    ), ('__set__', '__delete__')),
+    'mp_length': (Py_mp_length, HPS_K_LEN, (
+        ('__len__', S_LEN, 0),
+    ), ('__len__',)),
+    'mp_subscript': (Py_mp_subscript, HPS_K_BINARY, (
+        ('__getitem__', S_BINARY_L, 0),
+    ), ('__getitem__',)),
+    'mp_ass_subscript': (Py_mp_ass_subscript, HPS_K_OBJOBJARG, (
+        ('__setitem__', S_SETITEM, 0),
+        ('__delitem__', S_DELITEM, 0),
+    ), ('__setitem__', '__delitem__')),
+    'sq_length': (Py_sq_length, HPS_K_LEN, (
+        ('__len__', S_LEN, 0),
+    ), ('__len__',)),
+    'sq_item': (Py_sq_item, HPS_K_SSIZEARG, (
+        ('__getitem__', S_SSIZEARG, 0),
+    ), ('__getitem__',)),
+    'sq_contains': (Py_sq_contains, HPS_K_OBJOBJ, (
+        ('__contains__', S_OBJOBJ, 0),
+    ), ('__contains__',)),
+    'am_await': (Py_am_await, HPS_K_UNARY, (
+        ('__await__', S_UNARY, 0),
+    ), ('__await__',)),
+    'am_aiter': (Py_am_aiter, HPS_K_UNARY, (
+        ('__aiter__', S_UNARY, 0),
+    ), ('__aiter__',)),
+    'am_anext': (Py_am_anext, HPS_K_UNARY, (
+        ('__anext__', S_UNARY, 0),
+    ), ('__anext__',)),
+    'bf_getbuffer': (Py_bf_getbuffer, HPS_K_GETBUFFER, (
+        ('__hpystate_bf_getbuffer__', S_GETBUFFER, 0),
+    ), ('__buffer__', '__hpystate_bf_getbuffer__')),
+    'bf_releasebuffer': (Py_bf_releasebuffer, HPS_K_RELEASEBUFFER, (
+        ('__hpystate_bf_releasebuffer__', S_RELEASEBUFFER, 0),
+    ), ('__release_buffer__', '__hpystate_bf_releasebuffer__')),
+}
+# C slots whose fallback is a generic slot function (hidden attribute lookup)
+_HIDDEN_SLOTS = {
+    Py_bf_getbuffer: '__hpystate_bf_getbuffer__',
+    Py_bf_releasebuffer: '__hpystate_bf_releasebuffer__',
 }

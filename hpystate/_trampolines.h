@@ -31,6 +31,8 @@ enum {
     HPS_K_SSIZEARG,
     HPS_K_OBJOBJ,
     HPS_K_OBJOBJARG,
+    HPS_K_GETBUFFER,
+    HPS_K_RELEASEBUFFER,
     HPS_K_FINALIZE,
     HPS_NKINDS
 };
@@ -55,6 +57,8 @@ typedef Py_ssize_t (*hps_len_impl)(PyObject *state, PyObject *a);
 typedef PyObject * (*hps_ssizearg_impl)(PyObject *state, PyObject *a, Py_ssize_t i);
 typedef int (*hps_objobj_impl)(PyObject *state, PyObject *a, PyObject *b);
 typedef int (*hps_objobjarg_impl)(PyObject *state, PyObject *a, PyObject *b, PyObject *c);
+typedef int (*hps_getbuffer_impl)(PyObject *state, PyObject *a, Py_buffer *view, int flags);
+typedef void (*hps_releasebuffer_impl)(PyObject *state, PyObject *a, Py_buffer *view);
 typedef int (*hps_finalize_impl)(PyObject *state, PyObject *a);
 
 /* tp_finalize (PEP 442) for a C-level ``__del__``: the pending exception is kept, and an
@@ -187,6 +191,18 @@ static void hps_call_finalize(hps_finalize_impl impl, PyObject *state, PyObject 
     static int hps_t_objobjarg_##N_(PyObject *a, PyObject *b, PyObject *c) { \
         hps_entry *e = &hps_entries[HPS_K_OBJOBJARG][N_]; \
         return ((hps_objobjarg_impl)e->impl)(e->state, a, b, c); \
+    }
+
+#define HPS_DEF_GETBUFFER(N_) \
+    static int hps_t_getbuffer_##N_(PyObject *a, Py_buffer *view, int flags) { \
+        hps_entry *e = &hps_entries[HPS_K_GETBUFFER][N_]; \
+        return ((hps_getbuffer_impl)e->impl)(e->state, a, view, flags); \
+    }
+
+#define HPS_DEF_RELEASEBUFFER(N_) \
+    static void hps_t_releasebuffer_##N_(PyObject *a, Py_buffer *view) { \
+        hps_entry *e = &hps_entries[HPS_K_RELEASEBUFFER][N_]; \
+        ((hps_releasebuffer_impl)e->impl)(e->state, a, view); \
     }
 
 #define HPS_DEF_FINALIZE(N_) \
@@ -4820,6 +4836,520 @@ HPS_DEF_OBJOBJARG(252)
 HPS_DEF_OBJOBJARG(253)
 HPS_DEF_OBJOBJARG(254)
 HPS_DEF_OBJOBJARG(255)
+
+HPS_DEF_GETBUFFER(0)
+HPS_DEF_GETBUFFER(1)
+HPS_DEF_GETBUFFER(2)
+HPS_DEF_GETBUFFER(3)
+HPS_DEF_GETBUFFER(4)
+HPS_DEF_GETBUFFER(5)
+HPS_DEF_GETBUFFER(6)
+HPS_DEF_GETBUFFER(7)
+HPS_DEF_GETBUFFER(8)
+HPS_DEF_GETBUFFER(9)
+HPS_DEF_GETBUFFER(10)
+HPS_DEF_GETBUFFER(11)
+HPS_DEF_GETBUFFER(12)
+HPS_DEF_GETBUFFER(13)
+HPS_DEF_GETBUFFER(14)
+HPS_DEF_GETBUFFER(15)
+HPS_DEF_GETBUFFER(16)
+HPS_DEF_GETBUFFER(17)
+HPS_DEF_GETBUFFER(18)
+HPS_DEF_GETBUFFER(19)
+HPS_DEF_GETBUFFER(20)
+HPS_DEF_GETBUFFER(21)
+HPS_DEF_GETBUFFER(22)
+HPS_DEF_GETBUFFER(23)
+HPS_DEF_GETBUFFER(24)
+HPS_DEF_GETBUFFER(25)
+HPS_DEF_GETBUFFER(26)
+HPS_DEF_GETBUFFER(27)
+HPS_DEF_GETBUFFER(28)
+HPS_DEF_GETBUFFER(29)
+HPS_DEF_GETBUFFER(30)
+HPS_DEF_GETBUFFER(31)
+HPS_DEF_GETBUFFER(32)
+HPS_DEF_GETBUFFER(33)
+HPS_DEF_GETBUFFER(34)
+HPS_DEF_GETBUFFER(35)
+HPS_DEF_GETBUFFER(36)
+HPS_DEF_GETBUFFER(37)
+HPS_DEF_GETBUFFER(38)
+HPS_DEF_GETBUFFER(39)
+HPS_DEF_GETBUFFER(40)
+HPS_DEF_GETBUFFER(41)
+HPS_DEF_GETBUFFER(42)
+HPS_DEF_GETBUFFER(43)
+HPS_DEF_GETBUFFER(44)
+HPS_DEF_GETBUFFER(45)
+HPS_DEF_GETBUFFER(46)
+HPS_DEF_GETBUFFER(47)
+HPS_DEF_GETBUFFER(48)
+HPS_DEF_GETBUFFER(49)
+HPS_DEF_GETBUFFER(50)
+HPS_DEF_GETBUFFER(51)
+HPS_DEF_GETBUFFER(52)
+HPS_DEF_GETBUFFER(53)
+HPS_DEF_GETBUFFER(54)
+HPS_DEF_GETBUFFER(55)
+HPS_DEF_GETBUFFER(56)
+HPS_DEF_GETBUFFER(57)
+HPS_DEF_GETBUFFER(58)
+HPS_DEF_GETBUFFER(59)
+HPS_DEF_GETBUFFER(60)
+HPS_DEF_GETBUFFER(61)
+HPS_DEF_GETBUFFER(62)
+HPS_DEF_GETBUFFER(63)
+HPS_DEF_GETBUFFER(64)
+HPS_DEF_GETBUFFER(65)
+HPS_DEF_GETBUFFER(66)
+HPS_DEF_GETBUFFER(67)
+HPS_DEF_GETBUFFER(68)
+HPS_DEF_GETBUFFER(69)
+HPS_DEF_GETBUFFER(70)
+HPS_DEF_GETBUFFER(71)
+HPS_DEF_GETBUFFER(72)
+HPS_DEF_GETBUFFER(73)
+HPS_DEF_GETBUFFER(74)
+HPS_DEF_GETBUFFER(75)
+HPS_DEF_GETBUFFER(76)
+HPS_DEF_GETBUFFER(77)
+HPS_DEF_GETBUFFER(78)
+HPS_DEF_GETBUFFER(79)
+HPS_DEF_GETBUFFER(80)
+HPS_DEF_GETBUFFER(81)
+HPS_DEF_GETBUFFER(82)
+HPS_DEF_GETBUFFER(83)
+HPS_DEF_GETBUFFER(84)
+HPS_DEF_GETBUFFER(85)
+HPS_DEF_GETBUFFER(86)
+HPS_DEF_GETBUFFER(87)
+HPS_DEF_GETBUFFER(88)
+HPS_DEF_GETBUFFER(89)
+HPS_DEF_GETBUFFER(90)
+HPS_DEF_GETBUFFER(91)
+HPS_DEF_GETBUFFER(92)
+HPS_DEF_GETBUFFER(93)
+HPS_DEF_GETBUFFER(94)
+HPS_DEF_GETBUFFER(95)
+HPS_DEF_GETBUFFER(96)
+HPS_DEF_GETBUFFER(97)
+HPS_DEF_GETBUFFER(98)
+HPS_DEF_GETBUFFER(99)
+HPS_DEF_GETBUFFER(100)
+HPS_DEF_GETBUFFER(101)
+HPS_DEF_GETBUFFER(102)
+HPS_DEF_GETBUFFER(103)
+HPS_DEF_GETBUFFER(104)
+HPS_DEF_GETBUFFER(105)
+HPS_DEF_GETBUFFER(106)
+HPS_DEF_GETBUFFER(107)
+HPS_DEF_GETBUFFER(108)
+HPS_DEF_GETBUFFER(109)
+HPS_DEF_GETBUFFER(110)
+HPS_DEF_GETBUFFER(111)
+HPS_DEF_GETBUFFER(112)
+HPS_DEF_GETBUFFER(113)
+HPS_DEF_GETBUFFER(114)
+HPS_DEF_GETBUFFER(115)
+HPS_DEF_GETBUFFER(116)
+HPS_DEF_GETBUFFER(117)
+HPS_DEF_GETBUFFER(118)
+HPS_DEF_GETBUFFER(119)
+HPS_DEF_GETBUFFER(120)
+HPS_DEF_GETBUFFER(121)
+HPS_DEF_GETBUFFER(122)
+HPS_DEF_GETBUFFER(123)
+HPS_DEF_GETBUFFER(124)
+HPS_DEF_GETBUFFER(125)
+HPS_DEF_GETBUFFER(126)
+HPS_DEF_GETBUFFER(127)
+HPS_DEF_GETBUFFER(128)
+HPS_DEF_GETBUFFER(129)
+HPS_DEF_GETBUFFER(130)
+HPS_DEF_GETBUFFER(131)
+HPS_DEF_GETBUFFER(132)
+HPS_DEF_GETBUFFER(133)
+HPS_DEF_GETBUFFER(134)
+HPS_DEF_GETBUFFER(135)
+HPS_DEF_GETBUFFER(136)
+HPS_DEF_GETBUFFER(137)
+HPS_DEF_GETBUFFER(138)
+HPS_DEF_GETBUFFER(139)
+HPS_DEF_GETBUFFER(140)
+HPS_DEF_GETBUFFER(141)
+HPS_DEF_GETBUFFER(142)
+HPS_DEF_GETBUFFER(143)
+HPS_DEF_GETBUFFER(144)
+HPS_DEF_GETBUFFER(145)
+HPS_DEF_GETBUFFER(146)
+HPS_DEF_GETBUFFER(147)
+HPS_DEF_GETBUFFER(148)
+HPS_DEF_GETBUFFER(149)
+HPS_DEF_GETBUFFER(150)
+HPS_DEF_GETBUFFER(151)
+HPS_DEF_GETBUFFER(152)
+HPS_DEF_GETBUFFER(153)
+HPS_DEF_GETBUFFER(154)
+HPS_DEF_GETBUFFER(155)
+HPS_DEF_GETBUFFER(156)
+HPS_DEF_GETBUFFER(157)
+HPS_DEF_GETBUFFER(158)
+HPS_DEF_GETBUFFER(159)
+HPS_DEF_GETBUFFER(160)
+HPS_DEF_GETBUFFER(161)
+HPS_DEF_GETBUFFER(162)
+HPS_DEF_GETBUFFER(163)
+HPS_DEF_GETBUFFER(164)
+HPS_DEF_GETBUFFER(165)
+HPS_DEF_GETBUFFER(166)
+HPS_DEF_GETBUFFER(167)
+HPS_DEF_GETBUFFER(168)
+HPS_DEF_GETBUFFER(169)
+HPS_DEF_GETBUFFER(170)
+HPS_DEF_GETBUFFER(171)
+HPS_DEF_GETBUFFER(172)
+HPS_DEF_GETBUFFER(173)
+HPS_DEF_GETBUFFER(174)
+HPS_DEF_GETBUFFER(175)
+HPS_DEF_GETBUFFER(176)
+HPS_DEF_GETBUFFER(177)
+HPS_DEF_GETBUFFER(178)
+HPS_DEF_GETBUFFER(179)
+HPS_DEF_GETBUFFER(180)
+HPS_DEF_GETBUFFER(181)
+HPS_DEF_GETBUFFER(182)
+HPS_DEF_GETBUFFER(183)
+HPS_DEF_GETBUFFER(184)
+HPS_DEF_GETBUFFER(185)
+HPS_DEF_GETBUFFER(186)
+HPS_DEF_GETBUFFER(187)
+HPS_DEF_GETBUFFER(188)
+HPS_DEF_GETBUFFER(189)
+HPS_DEF_GETBUFFER(190)
+HPS_DEF_GETBUFFER(191)
+HPS_DEF_GETBUFFER(192)
+HPS_DEF_GETBUFFER(193)
+HPS_DEF_GETBUFFER(194)
+HPS_DEF_GETBUFFER(195)
+HPS_DEF_GETBUFFER(196)
+HPS_DEF_GETBUFFER(197)
+HPS_DEF_GETBUFFER(198)
+HPS_DEF_GETBUFFER(199)
+HPS_DEF_GETBUFFER(200)
+HPS_DEF_GETBUFFER(201)
+HPS_DEF_GETBUFFER(202)
+HPS_DEF_GETBUFFER(203)
+HPS_DEF_GETBUFFER(204)
+HPS_DEF_GETBUFFER(205)
+HPS_DEF_GETBUFFER(206)
+HPS_DEF_GETBUFFER(207)
+HPS_DEF_GETBUFFER(208)
+HPS_DEF_GETBUFFER(209)
+HPS_DEF_GETBUFFER(210)
+HPS_DEF_GETBUFFER(211)
+HPS_DEF_GETBUFFER(212)
+HPS_DEF_GETBUFFER(213)
+HPS_DEF_GETBUFFER(214)
+HPS_DEF_GETBUFFER(215)
+HPS_DEF_GETBUFFER(216)
+HPS_DEF_GETBUFFER(217)
+HPS_DEF_GETBUFFER(218)
+HPS_DEF_GETBUFFER(219)
+HPS_DEF_GETBUFFER(220)
+HPS_DEF_GETBUFFER(221)
+HPS_DEF_GETBUFFER(222)
+HPS_DEF_GETBUFFER(223)
+HPS_DEF_GETBUFFER(224)
+HPS_DEF_GETBUFFER(225)
+HPS_DEF_GETBUFFER(226)
+HPS_DEF_GETBUFFER(227)
+HPS_DEF_GETBUFFER(228)
+HPS_DEF_GETBUFFER(229)
+HPS_DEF_GETBUFFER(230)
+HPS_DEF_GETBUFFER(231)
+HPS_DEF_GETBUFFER(232)
+HPS_DEF_GETBUFFER(233)
+HPS_DEF_GETBUFFER(234)
+HPS_DEF_GETBUFFER(235)
+HPS_DEF_GETBUFFER(236)
+HPS_DEF_GETBUFFER(237)
+HPS_DEF_GETBUFFER(238)
+HPS_DEF_GETBUFFER(239)
+HPS_DEF_GETBUFFER(240)
+HPS_DEF_GETBUFFER(241)
+HPS_DEF_GETBUFFER(242)
+HPS_DEF_GETBUFFER(243)
+HPS_DEF_GETBUFFER(244)
+HPS_DEF_GETBUFFER(245)
+HPS_DEF_GETBUFFER(246)
+HPS_DEF_GETBUFFER(247)
+HPS_DEF_GETBUFFER(248)
+HPS_DEF_GETBUFFER(249)
+HPS_DEF_GETBUFFER(250)
+HPS_DEF_GETBUFFER(251)
+HPS_DEF_GETBUFFER(252)
+HPS_DEF_GETBUFFER(253)
+HPS_DEF_GETBUFFER(254)
+HPS_DEF_GETBUFFER(255)
+
+HPS_DEF_RELEASEBUFFER(0)
+HPS_DEF_RELEASEBUFFER(1)
+HPS_DEF_RELEASEBUFFER(2)
+HPS_DEF_RELEASEBUFFER(3)
+HPS_DEF_RELEASEBUFFER(4)
+HPS_DEF_RELEASEBUFFER(5)
+HPS_DEF_RELEASEBUFFER(6)
+HPS_DEF_RELEASEBUFFER(7)
+HPS_DEF_RELEASEBUFFER(8)
+HPS_DEF_RELEASEBUFFER(9)
+HPS_DEF_RELEASEBUFFER(10)
+HPS_DEF_RELEASEBUFFER(11)
+HPS_DEF_RELEASEBUFFER(12)
+HPS_DEF_RELEASEBUFFER(13)
+HPS_DEF_RELEASEBUFFER(14)
+HPS_DEF_RELEASEBUFFER(15)
+HPS_DEF_RELEASEBUFFER(16)
+HPS_DEF_RELEASEBUFFER(17)
+HPS_DEF_RELEASEBUFFER(18)
+HPS_DEF_RELEASEBUFFER(19)
+HPS_DEF_RELEASEBUFFER(20)
+HPS_DEF_RELEASEBUFFER(21)
+HPS_DEF_RELEASEBUFFER(22)
+HPS_DEF_RELEASEBUFFER(23)
+HPS_DEF_RELEASEBUFFER(24)
+HPS_DEF_RELEASEBUFFER(25)
+HPS_DEF_RELEASEBUFFER(26)
+HPS_DEF_RELEASEBUFFER(27)
+HPS_DEF_RELEASEBUFFER(28)
+HPS_DEF_RELEASEBUFFER(29)
+HPS_DEF_RELEASEBUFFER(30)
+HPS_DEF_RELEASEBUFFER(31)
+HPS_DEF_RELEASEBUFFER(32)
+HPS_DEF_RELEASEBUFFER(33)
+HPS_DEF_RELEASEBUFFER(34)
+HPS_DEF_RELEASEBUFFER(35)
+HPS_DEF_RELEASEBUFFER(36)
+HPS_DEF_RELEASEBUFFER(37)
+HPS_DEF_RELEASEBUFFER(38)
+HPS_DEF_RELEASEBUFFER(39)
+HPS_DEF_RELEASEBUFFER(40)
+HPS_DEF_RELEASEBUFFER(41)
+HPS_DEF_RELEASEBUFFER(42)
+HPS_DEF_RELEASEBUFFER(43)
+HPS_DEF_RELEASEBUFFER(44)
+HPS_DEF_RELEASEBUFFER(45)
+HPS_DEF_RELEASEBUFFER(46)
+HPS_DEF_RELEASEBUFFER(47)
+HPS_DEF_RELEASEBUFFER(48)
+HPS_DEF_RELEASEBUFFER(49)
+HPS_DEF_RELEASEBUFFER(50)
+HPS_DEF_RELEASEBUFFER(51)
+HPS_DEF_RELEASEBUFFER(52)
+HPS_DEF_RELEASEBUFFER(53)
+HPS_DEF_RELEASEBUFFER(54)
+HPS_DEF_RELEASEBUFFER(55)
+HPS_DEF_RELEASEBUFFER(56)
+HPS_DEF_RELEASEBUFFER(57)
+HPS_DEF_RELEASEBUFFER(58)
+HPS_DEF_RELEASEBUFFER(59)
+HPS_DEF_RELEASEBUFFER(60)
+HPS_DEF_RELEASEBUFFER(61)
+HPS_DEF_RELEASEBUFFER(62)
+HPS_DEF_RELEASEBUFFER(63)
+HPS_DEF_RELEASEBUFFER(64)
+HPS_DEF_RELEASEBUFFER(65)
+HPS_DEF_RELEASEBUFFER(66)
+HPS_DEF_RELEASEBUFFER(67)
+HPS_DEF_RELEASEBUFFER(68)
+HPS_DEF_RELEASEBUFFER(69)
+HPS_DEF_RELEASEBUFFER(70)
+HPS_DEF_RELEASEBUFFER(71)
+HPS_DEF_RELEASEBUFFER(72)
+HPS_DEF_RELEASEBUFFER(73)
+HPS_DEF_RELEASEBUFFER(74)
+HPS_DEF_RELEASEBUFFER(75)
+HPS_DEF_RELEASEBUFFER(76)
+HPS_DEF_RELEASEBUFFER(77)
+HPS_DEF_RELEASEBUFFER(78)
+HPS_DEF_RELEASEBUFFER(79)
+HPS_DEF_RELEASEBUFFER(80)
+HPS_DEF_RELEASEBUFFER(81)
+HPS_DEF_RELEASEBUFFER(82)
+HPS_DEF_RELEASEBUFFER(83)
+HPS_DEF_RELEASEBUFFER(84)
+HPS_DEF_RELEASEBUFFER(85)
+HPS_DEF_RELEASEBUFFER(86)
+HPS_DEF_RELEASEBUFFER(87)
+HPS_DEF_RELEASEBUFFER(88)
+HPS_DEF_RELEASEBUFFER(89)
+HPS_DEF_RELEASEBUFFER(90)
+HPS_DEF_RELEASEBUFFER(91)
+HPS_DEF_RELEASEBUFFER(92)
+HPS_DEF_RELEASEBUFFER(93)
+HPS_DEF_RELEASEBUFFER(94)
+HPS_DEF_RELEASEBUFFER(95)
+HPS_DEF_RELEASEBUFFER(96)
+HPS_DEF_RELEASEBUFFER(97)
+HPS_DEF_RELEASEBUFFER(98)
+HPS_DEF_RELEASEBUFFER(99)
+HPS_DEF_RELEASEBUFFER(100)
+HPS_DEF_RELEASEBUFFER(101)
+HPS_DEF_RELEASEBUFFER(102)
+HPS_DEF_RELEASEBUFFER(103)
+HPS_DEF_RELEASEBUFFER(104)
+HPS_DEF_RELEASEBUFFER(105)
+HPS_DEF_RELEASEBUFFER(106)
+HPS_DEF_RELEASEBUFFER(107)
+HPS_DEF_RELEASEBUFFER(108)
+HPS_DEF_RELEASEBUFFER(109)
+HPS_DEF_RELEASEBUFFER(110)
+HPS_DEF_RELEASEBUFFER(111)
+HPS_DEF_RELEASEBUFFER(112)
+HPS_DEF_RELEASEBUFFER(113)
+HPS_DEF_RELEASEBUFFER(114)
+HPS_DEF_RELEASEBUFFER(115)
+HPS_DEF_RELEASEBUFFER(116)
+HPS_DEF_RELEASEBUFFER(117)
+HPS_DEF_RELEASEBUFFER(118)
+HPS_DEF_RELEASEBUFFER(119)
+HPS_DEF_RELEASEBUFFER(120)
+HPS_DEF_RELEASEBUFFER(121)
+HPS_DEF_RELEASEBUFFER(122)
+HPS_DEF_RELEASEBUFFER(123)
+HPS_DEF_RELEASEBUFFER(124)
+HPS_DEF_RELEASEBUFFER(125)
+HPS_DEF_RELEASEBUFFER(126)
+HPS_DEF_RELEASEBUFFER(127)
+HPS_DEF_RELEASEBUFFER(128)
+HPS_DEF_RELEASEBUFFER(129)
+HPS_DEF_RELEASEBUFFER(130)
+HPS_DEF_RELEASEBUFFER(131)
+HPS_DEF_RELEASEBUFFER(132)
+HPS_DEF_RELEASEBUFFER(133)
+HPS_DEF_RELEASEBUFFER(134)
+HPS_DEF_RELEASEBUFFER(135)
+HPS_DEF_RELEASEBUFFER(136)
+HPS_DEF_RELEASEBUFFER(137)
+HPS_DEF_RELEASEBUFFER(138)
+HPS_DEF_RELEASEBUFFER(139)
+HPS_DEF_RELEASEBUFFER(140)
+HPS_DEF_RELEASEBUFFER(141)
+HPS_DEF_RELEASEBUFFER(142)
+HPS_DEF_RELEASEBUFFER(143)
+HPS_DEF_RELEASEBUFFER(144)
+HPS_DEF_RELEASEBUFFER(145)
+HPS_DEF_RELEASEBUFFER(146)
+HPS_DEF_RELEASEBUFFER(147)
+HPS_DEF_RELEASEBUFFER(148)
+HPS_DEF_RELEASEBUFFER(149)
+HPS_DEF_RELEASEBUFFER(150)
+HPS_DEF_RELEASEBUFFER(151)
+HPS_DEF_RELEASEBUFFER(152)
+HPS_DEF_RELEASEBUFFER(153)
+HPS_DEF_RELEASEBUFFER(154)
+HPS_DEF_RELEASEBUFFER(155)
+HPS_DEF_RELEASEBUFFER(156)
+HPS_DEF_RELEASEBUFFER(157)
+HPS_DEF_RELEASEBUFFER(158)
+HPS_DEF_RELEASEBUFFER(159)
+HPS_DEF_RELEASEBUFFER(160)
+HPS_DEF_RELEASEBUFFER(161)
+HPS_DEF_RELEASEBUFFER(162)
+HPS_DEF_RELEASEBUFFER(163)
+HPS_DEF_RELEASEBUFFER(164)
+HPS_DEF_RELEASEBUFFER(165)
+HPS_DEF_RELEASEBUFFER(166)
+HPS_DEF_RELEASEBUFFER(167)
+HPS_DEF_RELEASEBUFFER(168)
+HPS_DEF_RELEASEBUFFER(169)
+HPS_DEF_RELEASEBUFFER(170)
+HPS_DEF_RELEASEBUFFER(171)
+HPS_DEF_RELEASEBUFFER(172)
+HPS_DEF_RELEASEBUFFER(173)
+HPS_DEF_RELEASEBUFFER(174)
+HPS_DEF_RELEASEBUFFER(175)
+HPS_DEF_RELEASEBUFFER(176)
+HPS_DEF_RELEASEBUFFER(177)
+HPS_DEF_RELEASEBUFFER(178)
+HPS_DEF_RELEASEBUFFER(179)
+HPS_DEF_RELEASEBUFFER(180)
+HPS_DEF_RELEASEBUFFER(181)
+HPS_DEF_RELEASEBUFFER(182)
+HPS_DEF_RELEASEBUFFER(183)
+HPS_DEF_RELEASEBUFFER(184)
+HPS_DEF_RELEASEBUFFER(185)
+HPS_DEF_RELEASEBUFFER(186)
+HPS_DEF_RELEASEBUFFER(187)
+HPS_DEF_RELEASEBUFFER(188)
+HPS_DEF_RELEASEBUFFER(189)
+HPS_DEF_RELEASEBUFFER(190)
+HPS_DEF_RELEASEBUFFER(191)
+HPS_DEF_RELEASEBUFFER(192)
+HPS_DEF_RELEASEBUFFER(193)
+HPS_DEF_RELEASEBUFFER(194)
+HPS_DEF_RELEASEBUFFER(195)
+HPS_DEF_RELEASEBUFFER(196)
+HPS_DEF_RELEASEBUFFER(197)
+HPS_DEF_RELEASEBUFFER(198)
+HPS_DEF_RELEASEBUFFER(199)
+HPS_DEF_RELEASEBUFFER(200)
+HPS_DEF_RELEASEBUFFER(201)
+HPS_DEF_RELEASEBUFFER(202)
+HPS_DEF_RELEASEBUFFER(203)
+HPS_DEF_RELEASEBUFFER(204)
+HPS_DEF_RELEASEBUFFER(205)
+HPS_DEF_RELEASEBUFFER(206)
+HPS_DEF_RELEASEBUFFER(207)
+HPS_DEF_RELEASEBUFFER(208)
+HPS_DEF_RELEASEBUFFER(209)
+HPS_DEF_RELEASEBUFFER(210)
+HPS_DEF_RELEASEBUFFER(211)
+HPS_DEF_RELEASEBUFFER(212)
+HPS_DEF_RELEASEBUFFER(213)
+HPS_DEF_RELEASEBUFFER(214)
+HPS_DEF_RELEASEBUFFER(215)
+HPS_DEF_RELEASEBUFFER(216)
+HPS_DEF_RELEASEBUFFER(217)
+HPS_DEF_RELEASEBUFFER(218)
+HPS_DEF_RELEASEBUFFER(219)
+HPS_DEF_RELEASEBUFFER(220)
+HPS_DEF_RELEASEBUFFER(221)
+HPS_DEF_RELEASEBUFFER(222)
+HPS_DEF_RELEASEBUFFER(223)
+HPS_DEF_RELEASEBUFFER(224)
+HPS_DEF_RELEASEBUFFER(225)
+HPS_DEF_RELEASEBUFFER(226)
+HPS_DEF_RELEASEBUFFER(227)
+HPS_DEF_RELEASEBUFFER(228)
+HPS_DEF_RELEASEBUFFER(229)
+HPS_DEF_RELEASEBUFFER(230)
+HPS_DEF_RELEASEBUFFER(231)
+HPS_DEF_RELEASEBUFFER(232)
+HPS_DEF_RELEASEBUFFER(233)
+HPS_DEF_RELEASEBUFFER(234)
+HPS_DEF_RELEASEBUFFER(235)
+HPS_DEF_RELEASEBUFFER(236)
+HPS_DEF_RELEASEBUFFER(237)
+HPS_DEF_RELEASEBUFFER(238)
+HPS_DEF_RELEASEBUFFER(239)
+HPS_DEF_RELEASEBUFFER(240)
+HPS_DEF_RELEASEBUFFER(241)
+HPS_DEF_RELEASEBUFFER(242)
+HPS_DEF_RELEASEBUFFER(243)
+HPS_DEF_RELEASEBUFFER(244)
+HPS_DEF_RELEASEBUFFER(245)
+HPS_DEF_RELEASEBUFFER(246)
+HPS_DEF_RELEASEBUFFER(247)
+HPS_DEF_RELEASEBUFFER(248)
+HPS_DEF_RELEASEBUFFER(249)
+HPS_DEF_RELEASEBUFFER(250)
+HPS_DEF_RELEASEBUFFER(251)
+HPS_DEF_RELEASEBUFFER(252)
+HPS_DEF_RELEASEBUFFER(253)
+HPS_DEF_RELEASEBUFFER(254)
+HPS_DEF_RELEASEBUFFER(255)
 
 HPS_DEF_FINALIZE(0)
 HPS_DEF_FINALIZE(1)
@@ -9723,6 +10253,522 @@ static void *const hps_trampolines[HPS_NKINDS][HPS_PER_KIND] = {
         (void *)hps_t_objobjarg_253,
         (void *)hps_t_objobjarg_254,
         (void *)hps_t_objobjarg_255,
+    },
+    {  /* getbuffer */
+        (void *)hps_t_getbuffer_0,
+        (void *)hps_t_getbuffer_1,
+        (void *)hps_t_getbuffer_2,
+        (void *)hps_t_getbuffer_3,
+        (void *)hps_t_getbuffer_4,
+        (void *)hps_t_getbuffer_5,
+        (void *)hps_t_getbuffer_6,
+        (void *)hps_t_getbuffer_7,
+        (void *)hps_t_getbuffer_8,
+        (void *)hps_t_getbuffer_9,
+        (void *)hps_t_getbuffer_10,
+        (void *)hps_t_getbuffer_11,
+        (void *)hps_t_getbuffer_12,
+        (void *)hps_t_getbuffer_13,
+        (void *)hps_t_getbuffer_14,
+        (void *)hps_t_getbuffer_15,
+        (void *)hps_t_getbuffer_16,
+        (void *)hps_t_getbuffer_17,
+        (void *)hps_t_getbuffer_18,
+        (void *)hps_t_getbuffer_19,
+        (void *)hps_t_getbuffer_20,
+        (void *)hps_t_getbuffer_21,
+        (void *)hps_t_getbuffer_22,
+        (void *)hps_t_getbuffer_23,
+        (void *)hps_t_getbuffer_24,
+        (void *)hps_t_getbuffer_25,
+        (void *)hps_t_getbuffer_26,
+        (void *)hps_t_getbuffer_27,
+        (void *)hps_t_getbuffer_28,
+        (void *)hps_t_getbuffer_29,
+        (void *)hps_t_getbuffer_30,
+        (void *)hps_t_getbuffer_31,
+        (void *)hps_t_getbuffer_32,
+        (void *)hps_t_getbuffer_33,
+        (void *)hps_t_getbuffer_34,
+        (void *)hps_t_getbuffer_35,
+        (void *)hps_t_getbuffer_36,
+        (void *)hps_t_getbuffer_37,
+        (void *)hps_t_getbuffer_38,
+        (void *)hps_t_getbuffer_39,
+        (void *)hps_t_getbuffer_40,
+        (void *)hps_t_getbuffer_41,
+        (void *)hps_t_getbuffer_42,
+        (void *)hps_t_getbuffer_43,
+        (void *)hps_t_getbuffer_44,
+        (void *)hps_t_getbuffer_45,
+        (void *)hps_t_getbuffer_46,
+        (void *)hps_t_getbuffer_47,
+        (void *)hps_t_getbuffer_48,
+        (void *)hps_t_getbuffer_49,
+        (void *)hps_t_getbuffer_50,
+        (void *)hps_t_getbuffer_51,
+        (void *)hps_t_getbuffer_52,
+        (void *)hps_t_getbuffer_53,
+        (void *)hps_t_getbuffer_54,
+        (void *)hps_t_getbuffer_55,
+        (void *)hps_t_getbuffer_56,
+        (void *)hps_t_getbuffer_57,
+        (void *)hps_t_getbuffer_58,
+        (void *)hps_t_getbuffer_59,
+        (void *)hps_t_getbuffer_60,
+        (void *)hps_t_getbuffer_61,
+        (void *)hps_t_getbuffer_62,
+        (void *)hps_t_getbuffer_63,
+        (void *)hps_t_getbuffer_64,
+        (void *)hps_t_getbuffer_65,
+        (void *)hps_t_getbuffer_66,
+        (void *)hps_t_getbuffer_67,
+        (void *)hps_t_getbuffer_68,
+        (void *)hps_t_getbuffer_69,
+        (void *)hps_t_getbuffer_70,
+        (void *)hps_t_getbuffer_71,
+        (void *)hps_t_getbuffer_72,
+        (void *)hps_t_getbuffer_73,
+        (void *)hps_t_getbuffer_74,
+        (void *)hps_t_getbuffer_75,
+        (void *)hps_t_getbuffer_76,
+        (void *)hps_t_getbuffer_77,
+        (void *)hps_t_getbuffer_78,
+        (void *)hps_t_getbuffer_79,
+        (void *)hps_t_getbuffer_80,
+        (void *)hps_t_getbuffer_81,
+        (void *)hps_t_getbuffer_82,
+        (void *)hps_t_getbuffer_83,
+        (void *)hps_t_getbuffer_84,
+        (void *)hps_t_getbuffer_85,
+        (void *)hps_t_getbuffer_86,
+        (void *)hps_t_getbuffer_87,
+        (void *)hps_t_getbuffer_88,
+        (void *)hps_t_getbuffer_89,
+        (void *)hps_t_getbuffer_90,
+        (void *)hps_t_getbuffer_91,
+        (void *)hps_t_getbuffer_92,
+        (void *)hps_t_getbuffer_93,
+        (void *)hps_t_getbuffer_94,
+        (void *)hps_t_getbuffer_95,
+        (void *)hps_t_getbuffer_96,
+        (void *)hps_t_getbuffer_97,
+        (void *)hps_t_getbuffer_98,
+        (void *)hps_t_getbuffer_99,
+        (void *)hps_t_getbuffer_100,
+        (void *)hps_t_getbuffer_101,
+        (void *)hps_t_getbuffer_102,
+        (void *)hps_t_getbuffer_103,
+        (void *)hps_t_getbuffer_104,
+        (void *)hps_t_getbuffer_105,
+        (void *)hps_t_getbuffer_106,
+        (void *)hps_t_getbuffer_107,
+        (void *)hps_t_getbuffer_108,
+        (void *)hps_t_getbuffer_109,
+        (void *)hps_t_getbuffer_110,
+        (void *)hps_t_getbuffer_111,
+        (void *)hps_t_getbuffer_112,
+        (void *)hps_t_getbuffer_113,
+        (void *)hps_t_getbuffer_114,
+        (void *)hps_t_getbuffer_115,
+        (void *)hps_t_getbuffer_116,
+        (void *)hps_t_getbuffer_117,
+        (void *)hps_t_getbuffer_118,
+        (void *)hps_t_getbuffer_119,
+        (void *)hps_t_getbuffer_120,
+        (void *)hps_t_getbuffer_121,
+        (void *)hps_t_getbuffer_122,
+        (void *)hps_t_getbuffer_123,
+        (void *)hps_t_getbuffer_124,
+        (void *)hps_t_getbuffer_125,
+        (void *)hps_t_getbuffer_126,
+        (void *)hps_t_getbuffer_127,
+        (void *)hps_t_getbuffer_128,
+        (void *)hps_t_getbuffer_129,
+        (void *)hps_t_getbuffer_130,
+        (void *)hps_t_getbuffer_131,
+        (void *)hps_t_getbuffer_132,
+        (void *)hps_t_getbuffer_133,
+        (void *)hps_t_getbuffer_134,
+        (void *)hps_t_getbuffer_135,
+        (void *)hps_t_getbuffer_136,
+        (void *)hps_t_getbuffer_137,
+        (void *)hps_t_getbuffer_138,
+        (void *)hps_t_getbuffer_139,
+        (void *)hps_t_getbuffer_140,
+        (void *)hps_t_getbuffer_141,
+        (void *)hps_t_getbuffer_142,
+        (void *)hps_t_getbuffer_143,
+        (void *)hps_t_getbuffer_144,
+        (void *)hps_t_getbuffer_145,
+        (void *)hps_t_getbuffer_146,
+        (void *)hps_t_getbuffer_147,
+        (void *)hps_t_getbuffer_148,
+        (void *)hps_t_getbuffer_149,
+        (void *)hps_t_getbuffer_150,
+        (void *)hps_t_getbuffer_151,
+        (void *)hps_t_getbuffer_152,
+        (void *)hps_t_getbuffer_153,
+        (void *)hps_t_getbuffer_154,
+        (void *)hps_t_getbuffer_155,
+        (void *)hps_t_getbuffer_156,
+        (void *)hps_t_getbuffer_157,
+        (void *)hps_t_getbuffer_158,
+        (void *)hps_t_getbuffer_159,
+        (void *)hps_t_getbuffer_160,
+        (void *)hps_t_getbuffer_161,
+        (void *)hps_t_getbuffer_162,
+        (void *)hps_t_getbuffer_163,
+        (void *)hps_t_getbuffer_164,
+        (void *)hps_t_getbuffer_165,
+        (void *)hps_t_getbuffer_166,
+        (void *)hps_t_getbuffer_167,
+        (void *)hps_t_getbuffer_168,
+        (void *)hps_t_getbuffer_169,
+        (void *)hps_t_getbuffer_170,
+        (void *)hps_t_getbuffer_171,
+        (void *)hps_t_getbuffer_172,
+        (void *)hps_t_getbuffer_173,
+        (void *)hps_t_getbuffer_174,
+        (void *)hps_t_getbuffer_175,
+        (void *)hps_t_getbuffer_176,
+        (void *)hps_t_getbuffer_177,
+        (void *)hps_t_getbuffer_178,
+        (void *)hps_t_getbuffer_179,
+        (void *)hps_t_getbuffer_180,
+        (void *)hps_t_getbuffer_181,
+        (void *)hps_t_getbuffer_182,
+        (void *)hps_t_getbuffer_183,
+        (void *)hps_t_getbuffer_184,
+        (void *)hps_t_getbuffer_185,
+        (void *)hps_t_getbuffer_186,
+        (void *)hps_t_getbuffer_187,
+        (void *)hps_t_getbuffer_188,
+        (void *)hps_t_getbuffer_189,
+        (void *)hps_t_getbuffer_190,
+        (void *)hps_t_getbuffer_191,
+        (void *)hps_t_getbuffer_192,
+        (void *)hps_t_getbuffer_193,
+        (void *)hps_t_getbuffer_194,
+        (void *)hps_t_getbuffer_195,
+        (void *)hps_t_getbuffer_196,
+        (void *)hps_t_getbuffer_197,
+        (void *)hps_t_getbuffer_198,
+        (void *)hps_t_getbuffer_199,
+        (void *)hps_t_getbuffer_200,
+        (void *)hps_t_getbuffer_201,
+        (void *)hps_t_getbuffer_202,
+        (void *)hps_t_getbuffer_203,
+        (void *)hps_t_getbuffer_204,
+        (void *)hps_t_getbuffer_205,
+        (void *)hps_t_getbuffer_206,
+        (void *)hps_t_getbuffer_207,
+        (void *)hps_t_getbuffer_208,
+        (void *)hps_t_getbuffer_209,
+        (void *)hps_t_getbuffer_210,
+        (void *)hps_t_getbuffer_211,
+        (void *)hps_t_getbuffer_212,
+        (void *)hps_t_getbuffer_213,
+        (void *)hps_t_getbuffer_214,
+        (void *)hps_t_getbuffer_215,
+        (void *)hps_t_getbuffer_216,
+        (void *)hps_t_getbuffer_217,
+        (void *)hps_t_getbuffer_218,
+        (void *)hps_t_getbuffer_219,
+        (void *)hps_t_getbuffer_220,
+        (void *)hps_t_getbuffer_221,
+        (void *)hps_t_getbuffer_222,
+        (void *)hps_t_getbuffer_223,
+        (void *)hps_t_getbuffer_224,
+        (void *)hps_t_getbuffer_225,
+        (void *)hps_t_getbuffer_226,
+        (void *)hps_t_getbuffer_227,
+        (void *)hps_t_getbuffer_228,
+        (void *)hps_t_getbuffer_229,
+        (void *)hps_t_getbuffer_230,
+        (void *)hps_t_getbuffer_231,
+        (void *)hps_t_getbuffer_232,
+        (void *)hps_t_getbuffer_233,
+        (void *)hps_t_getbuffer_234,
+        (void *)hps_t_getbuffer_235,
+        (void *)hps_t_getbuffer_236,
+        (void *)hps_t_getbuffer_237,
+        (void *)hps_t_getbuffer_238,
+        (void *)hps_t_getbuffer_239,
+        (void *)hps_t_getbuffer_240,
+        (void *)hps_t_getbuffer_241,
+        (void *)hps_t_getbuffer_242,
+        (void *)hps_t_getbuffer_243,
+        (void *)hps_t_getbuffer_244,
+        (void *)hps_t_getbuffer_245,
+        (void *)hps_t_getbuffer_246,
+        (void *)hps_t_getbuffer_247,
+        (void *)hps_t_getbuffer_248,
+        (void *)hps_t_getbuffer_249,
+        (void *)hps_t_getbuffer_250,
+        (void *)hps_t_getbuffer_251,
+        (void *)hps_t_getbuffer_252,
+        (void *)hps_t_getbuffer_253,
+        (void *)hps_t_getbuffer_254,
+        (void *)hps_t_getbuffer_255,
+    },
+    {  /* releasebuffer */
+        (void *)hps_t_releasebuffer_0,
+        (void *)hps_t_releasebuffer_1,
+        (void *)hps_t_releasebuffer_2,
+        (void *)hps_t_releasebuffer_3,
+        (void *)hps_t_releasebuffer_4,
+        (void *)hps_t_releasebuffer_5,
+        (void *)hps_t_releasebuffer_6,
+        (void *)hps_t_releasebuffer_7,
+        (void *)hps_t_releasebuffer_8,
+        (void *)hps_t_releasebuffer_9,
+        (void *)hps_t_releasebuffer_10,
+        (void *)hps_t_releasebuffer_11,
+        (void *)hps_t_releasebuffer_12,
+        (void *)hps_t_releasebuffer_13,
+        (void *)hps_t_releasebuffer_14,
+        (void *)hps_t_releasebuffer_15,
+        (void *)hps_t_releasebuffer_16,
+        (void *)hps_t_releasebuffer_17,
+        (void *)hps_t_releasebuffer_18,
+        (void *)hps_t_releasebuffer_19,
+        (void *)hps_t_releasebuffer_20,
+        (void *)hps_t_releasebuffer_21,
+        (void *)hps_t_releasebuffer_22,
+        (void *)hps_t_releasebuffer_23,
+        (void *)hps_t_releasebuffer_24,
+        (void *)hps_t_releasebuffer_25,
+        (void *)hps_t_releasebuffer_26,
+        (void *)hps_t_releasebuffer_27,
+        (void *)hps_t_releasebuffer_28,
+        (void *)hps_t_releasebuffer_29,
+        (void *)hps_t_releasebuffer_30,
+        (void *)hps_t_releasebuffer_31,
+        (void *)hps_t_releasebuffer_32,
+        (void *)hps_t_releasebuffer_33,
+        (void *)hps_t_releasebuffer_34,
+        (void *)hps_t_releasebuffer_35,
+        (void *)hps_t_releasebuffer_36,
+        (void *)hps_t_releasebuffer_37,
+        (void *)hps_t_releasebuffer_38,
+        (void *)hps_t_releasebuffer_39,
+        (void *)hps_t_releasebuffer_40,
+        (void *)hps_t_releasebuffer_41,
+        (void *)hps_t_releasebuffer_42,
+        (void *)hps_t_releasebuffer_43,
+        (void *)hps_t_releasebuffer_44,
+        (void *)hps_t_releasebuffer_45,
+        (void *)hps_t_releasebuffer_46,
+        (void *)hps_t_releasebuffer_47,
+        (void *)hps_t_releasebuffer_48,
+        (void *)hps_t_releasebuffer_49,
+        (void *)hps_t_releasebuffer_50,
+        (void *)hps_t_releasebuffer_51,
+        (void *)hps_t_releasebuffer_52,
+        (void *)hps_t_releasebuffer_53,
+        (void *)hps_t_releasebuffer_54,
+        (void *)hps_t_releasebuffer_55,
+        (void *)hps_t_releasebuffer_56,
+        (void *)hps_t_releasebuffer_57,
+        (void *)hps_t_releasebuffer_58,
+        (void *)hps_t_releasebuffer_59,
+        (void *)hps_t_releasebuffer_60,
+        (void *)hps_t_releasebuffer_61,
+        (void *)hps_t_releasebuffer_62,
+        (void *)hps_t_releasebuffer_63,
+        (void *)hps_t_releasebuffer_64,
+        (void *)hps_t_releasebuffer_65,
+        (void *)hps_t_releasebuffer_66,
+        (void *)hps_t_releasebuffer_67,
+        (void *)hps_t_releasebuffer_68,
+        (void *)hps_t_releasebuffer_69,
+        (void *)hps_t_releasebuffer_70,
+        (void *)hps_t_releasebuffer_71,
+        (void *)hps_t_releasebuffer_72,
+        (void *)hps_t_releasebuffer_73,
+        (void *)hps_t_releasebuffer_74,
+        (void *)hps_t_releasebuffer_75,
+        (void *)hps_t_releasebuffer_76,
+        (void *)hps_t_releasebuffer_77,
+        (void *)hps_t_releasebuffer_78,
+        (void *)hps_t_releasebuffer_79,
+        (void *)hps_t_releasebuffer_80,
+        (void *)hps_t_releasebuffer_81,
+        (void *)hps_t_releasebuffer_82,
+        (void *)hps_t_releasebuffer_83,
+        (void *)hps_t_releasebuffer_84,
+        (void *)hps_t_releasebuffer_85,
+        (void *)hps_t_releasebuffer_86,
+        (void *)hps_t_releasebuffer_87,
+        (void *)hps_t_releasebuffer_88,
+        (void *)hps_t_releasebuffer_89,
+        (void *)hps_t_releasebuffer_90,
+        (void *)hps_t_releasebuffer_91,
+        (void *)hps_t_releasebuffer_92,
+        (void *)hps_t_releasebuffer_93,
+        (void *)hps_t_releasebuffer_94,
+        (void *)hps_t_releasebuffer_95,
+        (void *)hps_t_releasebuffer_96,
+        (void *)hps_t_releasebuffer_97,
+        (void *)hps_t_releasebuffer_98,
+        (void *)hps_t_releasebuffer_99,
+        (void *)hps_t_releasebuffer_100,
+        (void *)hps_t_releasebuffer_101,
+        (void *)hps_t_releasebuffer_102,
+        (void *)hps_t_releasebuffer_103,
+        (void *)hps_t_releasebuffer_104,
+        (void *)hps_t_releasebuffer_105,
+        (void *)hps_t_releasebuffer_106,
+        (void *)hps_t_releasebuffer_107,
+        (void *)hps_t_releasebuffer_108,
+        (void *)hps_t_releasebuffer_109,
+        (void *)hps_t_releasebuffer_110,
+        (void *)hps_t_releasebuffer_111,
+        (void *)hps_t_releasebuffer_112,
+        (void *)hps_t_releasebuffer_113,
+        (void *)hps_t_releasebuffer_114,
+        (void *)hps_t_releasebuffer_115,
+        (void *)hps_t_releasebuffer_116,
+        (void *)hps_t_releasebuffer_117,
+        (void *)hps_t_releasebuffer_118,
+        (void *)hps_t_releasebuffer_119,
+        (void *)hps_t_releasebuffer_120,
+        (void *)hps_t_releasebuffer_121,
+        (void *)hps_t_releasebuffer_122,
+        (void *)hps_t_releasebuffer_123,
+        (void *)hps_t_releasebuffer_124,
+        (void *)hps_t_releasebuffer_125,
+        (void *)hps_t_releasebuffer_126,
+        (void *)hps_t_releasebuffer_127,
+        (void *)hps_t_releasebuffer_128,
+        (void *)hps_t_releasebuffer_129,
+        (void *)hps_t_releasebuffer_130,
+        (void *)hps_t_releasebuffer_131,
+        (void *)hps_t_releasebuffer_132,
+        (void *)hps_t_releasebuffer_133,
+        (void *)hps_t_releasebuffer_134,
+        (void *)hps_t_releasebuffer_135,
+        (void *)hps_t_releasebuffer_136,
+        (void *)hps_t_releasebuffer_137,
+        (void *)hps_t_releasebuffer_138,
+        (void *)hps_t_releasebuffer_139,
+        (void *)hps_t_releasebuffer_140,
+        (void *)hps_t_releasebuffer_141,
+        (void *)hps_t_releasebuffer_142,
+        (void *)hps_t_releasebuffer_143,
+        (void *)hps_t_releasebuffer_144,
+        (void *)hps_t_releasebuffer_145,
+        (void *)hps_t_releasebuffer_146,
+        (void *)hps_t_releasebuffer_147,
+        (void *)hps_t_releasebuffer_148,
+        (void *)hps_t_releasebuffer_149,
+        (void *)hps_t_releasebuffer_150,
+        (void *)hps_t_releasebuffer_151,
+        (void *)hps_t_releasebuffer_152,
+        (void *)hps_t_releasebuffer_153,
+        (void *)hps_t_releasebuffer_154,
+        (void *)hps_t_releasebuffer_155,
+        (void *)hps_t_releasebuffer_156,
+        (void *)hps_t_releasebuffer_157,
+        (void *)hps_t_releasebuffer_158,
+        (void *)hps_t_releasebuffer_159,
+        (void *)hps_t_releasebuffer_160,
+        (void *)hps_t_releasebuffer_161,
+        (void *)hps_t_releasebuffer_162,
+        (void *)hps_t_releasebuffer_163,
+        (void *)hps_t_releasebuffer_164,
+        (void *)hps_t_releasebuffer_165,
+        (void *)hps_t_releasebuffer_166,
+        (void *)hps_t_releasebuffer_167,
+        (void *)hps_t_releasebuffer_168,
+        (void *)hps_t_releasebuffer_169,
+        (void *)hps_t_releasebuffer_170,
+        (void *)hps_t_releasebuffer_171,
+        (void *)hps_t_releasebuffer_172,
+        (void *)hps_t_releasebuffer_173,
+        (void *)hps_t_releasebuffer_174,
+        (void *)hps_t_releasebuffer_175,
+        (void *)hps_t_releasebuffer_176,
+        (void *)hps_t_releasebuffer_177,
+        (void *)hps_t_releasebuffer_178,
+        (void *)hps_t_releasebuffer_179,
+        (void *)hps_t_releasebuffer_180,
+        (void *)hps_t_releasebuffer_181,
+        (void *)hps_t_releasebuffer_182,
+        (void *)hps_t_releasebuffer_183,
+        (void *)hps_t_releasebuffer_184,
+        (void *)hps_t_releasebuffer_185,
+        (void *)hps_t_releasebuffer_186,
+        (void *)hps_t_releasebuffer_187,
+        (void *)hps_t_releasebuffer_188,
+        (void *)hps_t_releasebuffer_189,
+        (void *)hps_t_releasebuffer_190,
+        (void *)hps_t_releasebuffer_191,
+        (void *)hps_t_releasebuffer_192,
+        (void *)hps_t_releasebuffer_193,
+        (void *)hps_t_releasebuffer_194,
+        (void *)hps_t_releasebuffer_195,
+        (void *)hps_t_releasebuffer_196,
+        (void *)hps_t_releasebuffer_197,
+        (void *)hps_t_releasebuffer_198,
+        (void *)hps_t_releasebuffer_199,
+        (void *)hps_t_releasebuffer_200,
+        (void *)hps_t_releasebuffer_201,
+        (void *)hps_t_releasebuffer_202,
+        (void *)hps_t_releasebuffer_203,
+        (void *)hps_t_releasebuffer_204,
+        (void *)hps_t_releasebuffer_205,
+        (void *)hps_t_releasebuffer_206,
+        (void *)hps_t_releasebuffer_207,
+        (void *)hps_t_releasebuffer_208,
+        (void *)hps_t_releasebuffer_209,
+        (void *)hps_t_releasebuffer_210,
+        (void *)hps_t_releasebuffer_211,
+        (void *)hps_t_releasebuffer_212,
+        (void *)hps_t_releasebuffer_213,
+        (void *)hps_t_releasebuffer_214,
+        (void *)hps_t_releasebuffer_215,
+        (void *)hps_t_releasebuffer_216,
+        (void *)hps_t_releasebuffer_217,
+        (void *)hps_t_releasebuffer_218,
+        (void *)hps_t_releasebuffer_219,
+        (void *)hps_t_releasebuffer_220,
+        (void *)hps_t_releasebuffer_221,
+        (void *)hps_t_releasebuffer_222,
+        (void *)hps_t_releasebuffer_223,
+        (void *)hps_t_releasebuffer_224,
+        (void *)hps_t_releasebuffer_225,
+        (void *)hps_t_releasebuffer_226,
+        (void *)hps_t_releasebuffer_227,
+        (void *)hps_t_releasebuffer_228,
+        (void *)hps_t_releasebuffer_229,
+        (void *)hps_t_releasebuffer_230,
+        (void *)hps_t_releasebuffer_231,
+        (void *)hps_t_releasebuffer_232,
+        (void *)hps_t_releasebuffer_233,
+        (void *)hps_t_releasebuffer_234,
+        (void *)hps_t_releasebuffer_235,
+        (void *)hps_t_releasebuffer_236,
+        (void *)hps_t_releasebuffer_237,
+        (void *)hps_t_releasebuffer_238,
+        (void *)hps_t_releasebuffer_239,
+        (void *)hps_t_releasebuffer_240,
+        (void *)hps_t_releasebuffer_241,
+        (void *)hps_t_releasebuffer_242,
+        (void *)hps_t_releasebuffer_243,
+        (void *)hps_t_releasebuffer_244,
+        (void *)hps_t_releasebuffer_245,
+        (void *)hps_t_releasebuffer_246,
+        (void *)hps_t_releasebuffer_247,
+        (void *)hps_t_releasebuffer_248,
+        (void *)hps_t_releasebuffer_249,
+        (void *)hps_t_releasebuffer_250,
+        (void *)hps_t_releasebuffer_251,
+        (void *)hps_t_releasebuffer_252,
+        (void *)hps_t_releasebuffer_253,
+        (void *)hps_t_releasebuffer_254,
+        (void *)hps_t_releasebuffer_255,
     },
     {  /* finalize */
         (void *)hps_t_finalize_0,

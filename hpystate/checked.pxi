@@ -52,10 +52,16 @@ ctypedef Py_ssize_t (*len_impl)(State st, object self) except -1
 ctypedef object (*ssizearg_impl)(State st, object self, Py_ssize_t i)
 ctypedef int (*objobj_impl)(State st, object self, object x) except -1
 ctypedef int (*objobjarg_impl)(State st, object self, object key, PyObject *value) except -1
+ctypedef int (*getbuffer_impl)(State st, object self, Py_buffer *view, int flags) except -1
+ctypedef void (*releasebuffer_impl)(State st, object self, Py_buffer *view) noexcept
 ctypedef int (*finalize_impl)(State st, object self) except -1
 ctypedef object (*tp_call_impl)(State st, object self, PyObject *args, PyObject *kwargs)
 ctypedef PyObject *(*tp_iternext_impl)(State st, object self) noexcept
 ctypedef int (*tp_init_impl)(State st, object self, PyObject *args, PyObject *kwargs) except -1
+ctypedef object (*tp_getattro_impl)(State st, object self, object name)
+ctypedef int (*tp_setattro_impl)(State st, object self, object name, PyObject *value) except -1
+ctypedef object (*tp_descr_get_impl)(State st, object self, PyObject *obj, PyObject *type)
+ctypedef int (*tp_descr_set_impl)(State st, object self, object obj, PyObject *value) except -1
 ctypedef object (*mp_subscript_impl)(State st, object self, object key)
 ctypedef object (*getter_impl)(State st, object self)
 ctypedef int (*setter_impl)(State st, object self, object value) except -1
@@ -298,6 +304,22 @@ cdef inline int set_tp_finalize(object tp, finalize_impl impl) except -1:
     """``int f(St st, object self) except -1``"""
     return _add_slot(tp, "tp_finalize", <void *>impl, _hpystate_check_state, "set_tp_finalize")
 
+cdef inline int set_tp_getattro(object tp, tp_getattro_impl impl) except -1:
+    """``object f(St st, object self, object name)``"""
+    return _add_slot(tp, "tp_getattro", <void *>impl, _hpystate_check_state, "set_tp_getattro")
+
+cdef inline int set_tp_setattro(object tp, tp_setattro_impl impl) except -1:
+    """``int f(St st, object self, object name, PyObject *value) except -1``"""
+    return _add_slot(tp, "tp_setattro", <void *>impl, _hpystate_check_state, "set_tp_setattro")
+
+cdef inline int set_tp_descr_get(object tp, tp_descr_get_impl impl) except -1:
+    """``object f(St st, object self, PyObject *obj, PyObject *type)``"""
+    return _add_slot(tp, "tp_descr_get", <void *>impl, _hpystate_check_state, "set_tp_descr_get")
+
+cdef inline int set_tp_descr_set(object tp, tp_descr_set_impl impl) except -1:
+    """``int f(St st, object self, object obj, PyObject *value) except -1``"""
+    return _add_slot(tp, "tp_descr_set", <void *>impl, _hpystate_check_state, "set_tp_descr_set")
+
 cdef inline int set_mp_length(object tp, len_impl impl) except -1:
     """``Py_ssize_t f(St st, object self) except -1``"""
     return _add_slot(tp, "mp_length", <void *>impl, _hpystate_check_state, "set_mp_length")
@@ -321,3 +343,23 @@ cdef inline int set_sq_item(object tp, ssizearg_impl impl) except -1:
 cdef inline int set_sq_contains(object tp, objobj_impl impl) except -1:
     """``int f(St st, object self, object x) except -1``"""
     return _add_slot(tp, "sq_contains", <void *>impl, _hpystate_check_state, "set_sq_contains")
+
+cdef inline int set_am_await(object tp, unary_impl impl) except -1:
+    """``object f(St st, object self)``"""
+    return _add_slot(tp, "am_await", <void *>impl, _hpystate_check_state, "set_am_await")
+
+cdef inline int set_am_aiter(object tp, unary_impl impl) except -1:
+    """``object f(St st, object self)``"""
+    return _add_slot(tp, "am_aiter", <void *>impl, _hpystate_check_state, "set_am_aiter")
+
+cdef inline int set_am_anext(object tp, unary_impl impl) except -1:
+    """``object f(St st, object self)``"""
+    return _add_slot(tp, "am_anext", <void *>impl, _hpystate_check_state, "set_am_anext")
+
+cdef inline int set_bf_getbuffer(object tp, getbuffer_impl impl) except -1:
+    """``int f(St st, object self, Py_buffer *view, int flags) except -1``"""
+    return _add_slot(tp, "bf_getbuffer", <void *>impl, _hpystate_check_state, "set_bf_getbuffer")
+
+cdef inline int set_bf_releasebuffer(object tp, releasebuffer_impl impl) except -1:
+    """``void f(St st, object self, Py_buffer *view) noexcept``"""
+    return _add_slot(tp, "bf_releasebuffer", <void *>impl, _hpystate_check_state, "set_bf_releasebuffer")

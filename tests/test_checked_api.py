@@ -146,7 +146,8 @@ def test_every_documented_signature_is_what_the_checked_api_accepts(tmp_path):
         f = f"impl{i}"
         decl = sig.replace(" f(", f" {f}(", 1).replace("*f(", f"*{f}(", 1)
         ret = "return 0" if decl.split()[0] in ("int", "Py_hash_t", "Py_ssize_t") else \
-            "return NULL" if decl.startswith("PyObject") else "return None"
+            "return NULL" if decl.startswith("PyObject") else \
+            "return" if decl.startswith("void") else "return None"
         body.append(f"cdef {decl}:\n    {ret}\n")
         if setter:
             set_decl = setter[0].replace(" set(", f" {f}_set(", 1)

@@ -72,6 +72,99 @@ def test_module_functions(pair, mode):
         m1.fail()
 
 
+def test_signatures_on_both_paths(pair, mode):
+    """C functions and methods have text signatures (help(), inspect.signature): from a
+    docstring's signature line, else from the calling convention."""
+    import inspect
+    m1, m2, s1, s2 = pair
+    sig = lambda f: str(inspect.signature(f))
+    assert sig(m1.one) == "(x, /)" and m1.one.__doc__ == "Return (state, x)."
+    assert m1.one.__text_signature__ == "($module, x, /)"
+    assert sig(m1.noargs) == "()" and m1.noargs.__doc__ == "Count a call."
+    assert sig(m1.fast) == "(*args)" and sig(m1.fastkw) == "(*args, **kwargs)"
+    assert sig(m1.fail) == "()" and m1.fail.__doc__ is None
+    assert sig(m1.Box.take) == "(self, item, /)" and sig(m1.Box(1).take) == "(item, /)"
+    assert m1.Box.take.__doc__ == "Return (state, item)."
+    assert sig(m1.Box.who) == "(self, /)" and sig(m1.Box(1).who) == "()"
+    assert sig(m1.Box.fastkw) == "(self, /, *args, **kwargs)"
+    assert "take(self, item, /)" in _help(m1.Box)
+    if mode == "fallback":              # slot adapters: the slot table's parameters
+        assert sig(m1.Box.__add__) == "(self, other, /)"
+        assert sig(m1.Box.__call__) == "(self, /, *args, **kwargs)"
+
+
+def _help(obj):
+    import pydoc
+    return pydoc.render_doc(obj, renderer=pydoc.plaintext)
+
+
+def test_buffer_protocol(pair, mode):
+    import io
+    """memoryview(obj) through a C bf_getbuffer/bf_releasebuffer: exports are counted and
+    released, and each module instance's state reaches both functions (on the fallback
+    path, generic slot functions find the bindings through the MRO)."""
+    m1, m2, s1, s2 = pair
+    s1.log.clear(), s2.log.clear()
+    b = m1.Buf(b"hello")
+    mv = memoryview(b)
+    assert bytes(mv) == b"hello" and mv.readonly and mv.obj is b and b.exports == 1
+    mv2 = memoryview(b)
+    assert b.exports == 2
+    mv.release()
+    assert b.exports == 1
+    del mv2
+    assert b.exports == 0
+    assert s1.log == [("get", 1), ("get", 2), ("release", 1), ("release", 0)] and s2.log == []
+    c = m2.Buf(b"xy")
+    assert bytes(c) == b"xy" and c.exports == 0     # bytes() exports and releases
+    assert s2.log == [("get", 1), ("release", 0)]
+    ro = m1.Buf(b"ro")
+    with pytest.raises(TypeError, match="read-write bytes-like"):  # a writable export:
+        io.BytesIO(b"ab").readinto(ro)          # PyBuffer_FillInfo raised, nothing counted
+    assert ro.exports == 0
+    Both = type("Both", (m2.Buf, m1.Buf), {"__slots__": ()})
+    s1.log.clear(), s2.log.clear()
+    assert bytes(memoryview(Both(b"z"))) == b"z"    # the first base's binding, as CPython
+    assert s2.log and not s1.log                    # inherits the slot
+
+
+def test_async_protocol(pair, mode):
+    import asyncio
+    m1, m2, s1, s2 = pair
+
+    async def main(m):
+        awaited = await m.Aw()
+        items = [x async for x in m.AIt(3)]
+        return awaited, items
+
+    assert asyncio.run(main(m1)) == ((s1, "awaited"), [(s1, 2), (s1, 1), (s1, 0)])
+    assert asyncio.run(main(m2)) == ((s2, "awaited"), [(s2, 2), (s2, 1), (s2, 0)])
+
+
+def test_attribute_access_and_descriptors(pair, mode):
+    m1, m2, s1, s2 = pair
+    s1.log.clear()
+    a = m1.Attr()
+    assert a.virtual == (s1, "virtual")
+    a.real = 5
+    assert a.real == 5
+    del a.real
+    with pytest.raises(AttributeError):
+        a.real
+    with pytest.raises(AttributeError):
+        a.other = 1                     # no such field: the generic setattr refuses
+    assert s1.log == [("setattr", "real", 5), ("setattr", "real", "<del>"),
+                      ("setattr", "other", 1)]
+    d = m2.Descr()
+    H = type("H", (), {"d": d})
+    h = H()
+    assert h.d == (s2, "get", h) and H.d == (s2, "get", None)
+    s2.log.clear()
+    h.d = 7
+    del h.d
+    assert s2.log == [("set", 7), ("delete",)]
+
+
 def test_methods_and_descriptor_kind(pair, mode):
     m1, m2, s1, s2 = pair
     b = m1.Box(3)
@@ -285,7 +378,7 @@ def test_entries_released_with_the_module(cext):
     before = _core._trampolines_in_use()
     m = cext.defn.create()
     during = _core._trampolines_in_use()
-    assert sum(during) - sum(before) == 5 + 8 + 22  # 5 functions, 8 methods, 22 slots
+    assert sum(during) - sum(before) == 5 + 8 + 31  # 5 functions, 8 methods, 31 slots
     w = weakref.ref(hpystate.state_of(m))
     b = m.Box(1)
     del m
@@ -343,6 +436,15 @@ def test_bad_registrations_fail_at_definition_time(cext):
                                        "``mod[name]``), not <class 'int'>"),
         "slot on a ModuleDef": (TypeError, "set_nb_add() needs a TypeDef (what ``@mod.type`` "
                                            "returns, or ``mod[name]``), not <hpystate ModuleDef"),
+        "signature line without --": (ValueError, "must begin with a signature line"),
+        "METH_O signature with two parameters": (
+            ValueError, "C function 's2': METH_O takes exactly one positional argument, not "
+                        "(a, b)"),
+        "METH_NOARGS signature with a parameter": (
+            ValueError, "C method 's3': METH_NOARGS takes no arguments, not (a)"),
+        "METH_FASTCALL signature with keywords": (
+            ValueError, "METH_FASTCALL takes no keyword arguments, not (a, *, b)"),
+        "invalid signature": (ValueError, "signature (a, ,) is not valid"),
         "state class mismatch": (
             TypeError, "hpystate module 'hps_cext_other_state': C function 'f' was compiled for "
                        "another state class than the definition's 'Other'"),
@@ -434,6 +536,43 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tools")
 import slot_table  # noqa: E402
 
 C_SLOTS = {s.name: s.kind for s in slot_table.SLOTS if s.kind}
+
+
+class _Holder:
+    """The class of _through_a_class: outcomes name it and its instances ("H", "H()")."""
+
+
+def _through_a_class(o, use):
+    """``use(H)`` for a new class H holding descriptor ``o``."""
+    return use(type("H", (_Holder,), {"d": o}))
+
+
+def _descr_set(o):
+    def assign(H):
+        h = H()
+        h.d = 5
+    return _through_a_class(o, assign)
+
+
+def _descr_delete(o):
+    def delete(H):
+        h = H()
+        del h.d
+    return _through_a_class(o, delete)
+
+
+def _await(o):
+    async def run():
+        return await o
+    coro = run()
+    try:
+        coro.send(None)
+    finally:
+        coro.close()
+
+
+aiter_ = lambda o: aiter(o)             # noqa: E731 (3.10+ builtins, looked up per call)
+anext_ = lambda o: anext(o)             # noqa: E731
 _BIN = {"add": "+", "sub": "-", "mul": "*", "mod": "%", "lshift": "<<", "rshift": ">>",
         "and": "&", "xor": "^", "or": "|", "floordiv": "//", "truediv": "/", "matmul": "@"}
 
@@ -475,6 +614,22 @@ OPS = {
     "__setitem__": [lambda o: o.__setitem__("k", 1)],
     "__delitem__": [lambda o: o.__delitem__("k")],
     "__contains__": [lambda o: "yes" in o, lambda o: "no" in o, lambda o: "boom" in o],
+    "__getattribute__": [lambda o: o.foo, lambda o: getattr(o, "bar", "dflt"),
+                         lambda o: type(o).__getattribute__(o, "baz")],
+    "__getattr__": [lambda o: hasattr(o, "missing")],
+    "__setattr__": [lambda o: setattr(o, "a", 1), lambda o: type(o).__setattr__(o, "b", 2)],
+    "__delattr__": [lambda o: delattr(o, "a"), lambda o: type(o).__delattr__(o, "b")],
+    "__get__": [lambda o: _through_a_class(o, lambda H: H().d),
+                lambda o: _through_a_class(o, lambda H: H.d),
+                lambda o: o.__get__(None, int), lambda o: o.__get__(1),
+                lambda o: type(o).__get__(o, 2, int)],
+    "__set__": [_descr_set, lambda o: o.__set__(1, 2)],
+    "__delete__": [_descr_delete, lambda o: o.__delete__(1)],
+    "__await__": [lambda o: o.__await__(), _await],
+    "__aiter__": [lambda o: o.__aiter__(), aiter_],
+    "__anext__": [lambda o: o.__anext__(), anext_],
+    "__buffer__": [lambda o: bytes(memoryview(o)), lambda o: memoryview(o).readonly],
+    "__release_buffer__": [lambda o: memoryview(o).release()],
 }
 # the r-variant of pow with a modulus: 3.14 made pow(2, o, 5) call __rpow__; before, no slot
 # function of CPython's calls it for a class defined in Python (nor for the fallback).
@@ -488,6 +643,10 @@ def _outcome(op, o, state):
             return "STATE"
         if x is o:
             return "OBJ"
+        if isinstance(x, _Holder):
+            return "H()"
+        if isinstance(x, type) and issubclass(x, _Holder):
+            return "H"
         if isinstance(x, tuple):
             return tuple(norm(v) for v in x)
         if isinstance(x, list):
@@ -527,7 +686,10 @@ def _outcomes(cext, slot):
 
 
 def slot_table_dunder(slot):
-    return next(s for s in slot_table.SLOTS if s.name == slot).dunders[0].name
+    """The attribute the fallback installs first: the slot's first dunder, or for a slot no
+    dunder stands in for (the buffer protocol) its hidden binding."""
+    s = next(s for s in slot_table.SLOTS if s.name == slot)
+    return f"__hpystate_{slot}__" if s.hidden else s.dunders[0].name
 
 
 def test_every_slot_has_operations():

@@ -20,8 +20,9 @@ def test_unknown_slot_names():
             @hpystate.slot
             def __plus__(state, self, other):
                 pass
-    with pytest.raises(ValueError, match="'tp_richcompare' stands for several"):
-        hpystate.slot("tp_richcompare")
+    with pytest.raises(ValueError, match="'mp_ass_subscript' stands for several Python "
+                                         "methods; decorate each of __setitem__, __delitem__"):
+        hpystate.slot("mp_ass_subscript")
     with pytest.raises(TypeError, match="slot name must be a str"):
         hpystate.slot(3)
 

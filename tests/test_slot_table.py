@@ -42,12 +42,18 @@ def test_the_extension_uses_the_table():
     kinds = list(slot_table.KINDS)          # the HPS_K_* enum follows the table's order
     c_slots = {s.name: s for s in slot_table.SLOTS if s.kind}
     assert set(_core._C_SLOTS) == set(c_slots)
-    for name, (slot_id, kind, dunders) in _core._C_SLOTS.items():
+    for name, (slot_id, kind, adapters, claims) in _core._C_SLOTS.items():
         s = c_slots[name]
         assert kind == kinds.index(s.kind), name
-        assert [(d, v) for d, _, v in dunders] == [(d.name, d.variant) for d in s.dunders]
+        hidden = f"__hpystate_{name}__"
+        expect = [(hidden, 0)] if s.hidden else \
+            [(d.name, d.variant) for d in s.dunders if d.mode]
+        assert [(d, v) for d, _, v in adapters] == expect, name
+        # a C slot claims every method it stands for, used by its fallback or not
+        assert claims == tuple(d.name for d in s.dunders) + ((hidden,) if s.hidden else ())
+        assert (slot_id in _core._HIDDEN_SLOTS) == s.hidden
     assert len({v[0] for v in _core._C_SLOTS.values()}) == len(c_slots)     # distinct ids
-    by_name = {s.name: s.dunders[0].name for s in slot_table.SLOTS if s.by_name}
+    by_name = {s.name: (s.whole or s.dunders[0]).name for s in slot_table.SLOTS if s.by_name}
     assert _core._SLOT_NAMES == by_name
     assert set(_core._AMBIGUOUS_SLOTS) == {s.name for s in slot_table.SLOTS if not s.by_name}
     every = {d.name for s in slot_table.SLOTS for d in s.dunders}
@@ -59,7 +65,7 @@ def test_the_extension_uses_the_table():
 def test_every_slot_of_the_table_works_in_the_decorator_api(s):
     # by its C name where the table says so, and by each of its dunders
     if s.by_name:
-        assert _core._resolve_slot_name(s.name) == s.dunders[0].name
+        assert _core._resolve_slot_name(s.name) == (s.whole or s.dunders[0]).name
     else:
         with pytest.raises(ValueError, match="stands for several"):
             hpystate.slot(s.name)
@@ -82,21 +88,28 @@ def test_the_generator_rejects_inconsistent_tables(monkeypatch):
         monkeypatch, (slot("nb_add", "binaryy", d("__add__", "self other", "BINARY_L")),))
     assert "__add__ has two parameter lists" in _table_error(
         monkeypatch, (add, slot("nb_inplace_add", "binary", d("__add__", "self", "BINARY_L"))))
-    assert "needs a fallback mode" in _table_error(
+    assert "nb_add: a C-level slot needs a fallback" in _table_error(
         monkeypatch, (slot("nb_add", "binary", d("__add__", "self other")),))
+    assert "tp_new: __new__ has a fallback mode but the slot has no C-level kind" in \
+        _table_error(monkeypatch, (slot("tp_new", None, d("__new__", "cls *", "CALL")),))
+    assert "hidden=True needs a C-level kind" in _table_error(
+        monkeypatch, (slot("bf_getbuffer", None, d("__buffer__", "self flags"), hidden=True),))
 
 
 def test_adding_a_slot_is_one_line(monkeypatch):
     # A new row appears in every output: a trampoline kind reused, the name maps, the
     # cimport table, the docs.
     d, slot = slot_table.d, slot_table.slot
-    row = slot("am_await", "unary", d("__await__", "self", "UNARY"))
+    row = slot("am_send", "unary", d("__send__", "self", "UNARY"))
     monkeypatch.setattr(gen_slots, "SLOTS", slot_table.SLOTS + (row,))
     pxi = gen_slots.pxi()
-    assert "    'am_await': (Py_am_await, HPS_K_UNARY, (('__await__', S_UNARY, 0),))," in pxi
-    assert "    '__await__': ('self',)," in pxi and "    'am_await': '__await__'," in pxi
-    assert "    int Py_am_await" in gen_slots.pxd(128)
-    assert "`am_await`" in gen_slots.doc_rows()
+    assert ("    'am_send': (Py_am_send, HPS_K_UNARY, (\n        ('__send__', S_UNARY, 0),\n"
+            "    ), ('__send__',)),") in pxi
+    assert "    '__send__': ('self',)," in pxi and "    'am_send': '__send__'," in pxi
+    assert "    int Py_am_send" in gen_slots.pxd(128)
+    assert "`am_send`" in gen_slots.doc_rows()
+    assert "cdef inline int set_am_send(object tp, unary_impl impl) except -1:" in \
+        gen_slots.checked_pxi()
 
 
 def test_every_fallback_mode_is_generated_and_dispatched():
@@ -104,7 +117,8 @@ def test_every_fallback_mode_is_generated_and_dispatched():
     # (a new mode without a branch in _cbindings.pxi would run another mode's code).
     pxd = (ROOT / "hpystate" / "_slot_table.pxd").read_text()
     dispatch = (ROOT / "hpystate" / "_cbindings.pxi").read_text()
-    used = {dn.mode for s in slot_table.SLOTS for dn in s.dunders if dn.mode}
+    used = {dn.mode for s in slot_table.SLOTS for dn in s.dunders if dn.mode} | \
+        {s.kind.upper() for s in slot_table.SLOTS if s.hidden}
     assert used == set(gen_slots.modes())
     enum = pxd[pxd.index("cdef enum:"):].split()[2:]
     assert enum == [f"M_{m}" for m in slot_table.CALL_MODES] + [f"S_{m}" for m in gen_slots.modes()]

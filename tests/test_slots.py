@@ -1,6 +1,7 @@
 """Every slot family hpystate supports, each checked to receive the right state and to follow
 Python's operator semantics."""
 import operator
+import sys
 
 import pytest
 
@@ -275,8 +276,241 @@ def test_rich_comparison(bag):
     assert (b == 5) is False            # NotImplemented -> identity fallback
 
 
+@pytest.mark.parametrize("spelling", ["__richcmp__", "tp_richcompare"])
+def test_richcmp_with_op(spelling):
+    """One implementation with the comparison op, Cython's ``__richcmp__(self, other, op)``
+    (ops 0..5 are Py_LT ... Py_GE); under either name, each instance gets its own state."""
+    d = hpystate.ModuleDef("richcmp_mod", state=NumState)
+    names = ["lt", "le", "eq", "ne", "gt", "ge"]
+
+    if spelling == "__richcmp__":
+        @d.type
+        class Ord:
+            __slots__ = ("v",)
+
+            @hpystate.slot
+            def __init__(state, self, v):
+                self.v = v
+
+            @hpystate.slot
+            def __richcmp__(state, self, other, op):
+                if not isinstance(other, type(self)):
+                    return NotImplemented
+                return (state, names[op], self.v, other.v)
+    else:
+        @d.type
+        class Ord:
+            __slots__ = ("v",)
+
+            @hpystate.slot
+            def __init__(state, self, v):
+                self.v = v
+
+            @hpystate.slot("tp_richcompare")
+            def compare(state, self, other, op):
+                if not isinstance(other, type(self)):
+                    return NotImplemented
+                return (state, names[op], self.v, other.v)
+
+    m1, m2 = d.create(), d.create()
+    s1, s2 = hpystate.state_of(m1), hpystate.state_of(m2)
+    a, b = m1.Ord(1), m1.Ord(2)
+    assert (a < b) == (s1, "lt", 1, 2) and (a <= b) == (s1, "le", 1, 2)
+    assert (a == b) == (s1, "eq", 1, 2) and (a != b) == (s1, "ne", 1, 2)
+    assert (a > b) == (s1, "gt", 1, 2) and (a >= b) == (s1, "ge", 1, 2)
+    assert (m2.Ord(3) < m2.Ord(4)) == (s2, "lt", 3, 4)
+    assert (a == 1) is False            # NotImplemented both ways: identity
+    with pytest.raises(TypeError):
+        a < 1
+    assert m1.Ord.__hash__ is None      # __eq__ without __hash__, as in a class statement
+
+
+def test_richcmp_errors():
+    d = hpystate.ModuleDef("richcmp_bad")
+    with pytest.raises(TypeError, match=r"slot __richcmp__.*\(state, self, other, op\)"):
+        @d.type
+        class A:
+            @hpystate.slot
+            def __richcmp__(state, self, other):
+                return True
+    with pytest.raises(ValueError, match="two implementations of slot '__eq__' "
+                                         r"\(slot '__richcmp__' and slot '__eq__'\)"):
+        @d.type
+        class B:
+            @hpystate.slot
+            def __richcmp__(state, self, other, op):
+                return True
+
+            @hpystate.slot
+            def __eq__(state, self, other):
+                return True
+
+
 def test_eq_without_hash_is_unhashable_like_a_class_statement(bag):
     m, s = bag
     assert m.EqOnly.__hash__ is None
     with pytest.raises(TypeError, match="unhashable"):
         hash(m.EqOnly())
+
+
+def build_protocols_def():
+    """Attribute hooks, descriptors, the async protocol and (3.12+) the buffer protocol in the
+    decorator API, each reading its instance's state."""
+    class St(hpystate.ModuleState):
+        def __init__(self):
+            self.log = []
+
+    mod = hpystate.ModuleDef("slots.protocols", state=St)
+
+    @mod.type
+    class Attrs:
+        __slots__ = ("real",)
+
+        @hpystate.slot
+        def __getattribute__(state, self, name):
+            if name == "virtual":
+                return (state, "virtual")
+            return object.__getattribute__(self, name)
+
+        @hpystate.slot
+        def __getattr__(state, self, name):
+            return (state, "missing", name)
+
+        @hpystate.slot
+        def __setattr__(state, self, name, value):
+            state.log.append(("set", name, value))
+            object.__setattr__(self, name, value)
+
+        @hpystate.slot
+        def __delattr__(state, self, name):
+            state.log.append(("del", name))
+            object.__delattr__(self, name)
+
+    @mod.type
+    class Descr:
+        __slots__ = ()
+
+        @hpystate.slot
+        def __get__(state, self, instance, owner=None):
+            return (state, "get", instance)
+
+        @hpystate.slot
+        def __set__(state, self, instance, value):
+            state.log.append(("set", value))
+
+        @hpystate.slot
+        def __delete__(state, self, instance):
+            state.log.append(("delete",))
+
+    @mod.type
+    class Awaitable:
+        __slots__ = ()
+
+        @hpystate.slot
+        def __await__(state, self):
+            yield from ()
+            return (state, "awaited")
+
+    @mod.type
+    class Countdown:
+        __slots__ = ("n",)
+
+        @hpystate.slot
+        def __init__(state, self, n):
+            self.n = n
+
+        @hpystate.slot
+        def __aiter__(state, self):
+            return self
+
+        @hpystate.slot
+        def __anext__(state, self):
+            async def step():
+                if self.n == 0:
+                    raise StopAsyncIteration
+                self.n -= 1
+                return (state, self.n)
+            return step()
+
+    return mod
+
+
+@pytest.fixture
+def protocols():
+    d = build_protocols_def()
+    m1, m2 = d.create(), d.create()
+    return m1, m2, hpystate.state_of(m1), hpystate.state_of(m2)
+
+
+def test_attribute_hooks(protocols):
+    m1, m2, s1, s2 = protocols
+    a = m1.Attrs()
+    assert a.virtual == (s1, "virtual")
+    assert a.nothing == (s1, "missing", "nothing")      # __getattr__ after AttributeError
+    a.real = 3
+    assert a.real == 3
+    del a.real
+    assert a.real == (s1, "missing", "real")
+    assert s1.log == [("set", "real", 3), ("del", "real")] and s2.log == []
+    assert m2.Attrs().virtual == (s2, "virtual")
+
+
+def test_descriptor_slots(protocols):
+    m1, m2, s1, s2 = protocols
+    H = type("H", (), {"d": m2.Descr()})
+    h = H()
+    assert h.d == (s2, "get", h) and H.d == (s2, "get", None)
+    h.d = 1
+    del h.d
+    assert s2.log == [("set", 1), ("delete",)] and s1.log == []
+
+
+def test_async_slots_driven_by_asyncio(protocols):
+    import asyncio
+    m1, m2, s1, s2 = protocols
+
+    async def main(m):
+        return await m.Awaitable(), [x async for x in m.Countdown(3)]
+
+    assert asyncio.run(main(m1)) == ((s1, "awaited"), [(s1, 2), (s1, 1), (s1, 0)])
+    assert asyncio.run(main(m2)) == ((s2, "awaited"), [(s2, 2), (s2, 1), (s2, 0)])
+
+
+def _buffer_def():
+    d = hpystate.ModuleDef("slots.buffer", state=NumState)
+
+    @d.type
+    class Blob:
+        __slots__ = ("data", "exports")
+
+        @hpystate.slot
+        def __init__(state, self, data):
+            self.data, self.exports = bytearray(data), 0
+
+        @hpystate.slot
+        def __buffer__(state, self, flags):
+            self.exports += 1
+            state.number += 1
+            return memoryview(self.data)
+
+        @hpystate.slot
+        def __release_buffer__(state, self, view):
+            self.exports -= 1
+            view.release()
+    return d
+
+
+def test_buffer_slots_in_python():
+    """PEP 688's __buffer__/__release_buffer__ (class statements use them since 3.12; before,
+    defining them is a definition-time error rather than a method nothing calls)."""
+    if sys.version_info < (3, 12):
+        with pytest.raises(TypeError, match=r"slot __buffer__ needs Python 3\.12 or newer"):
+            _buffer_def()
+        return
+    m1, m2 = _buffer_def().create(), _buffer_def().create()
+    b = m1.Blob(b"abc")
+    with memoryview(b) as mv:
+        assert bytes(mv) == b"abc" and b.exports == 1
+        mv[0] = ord("x")                # writable: the bytearray's own buffer
+    assert b.exports == 0 and b.data == bytearray(b"xbc")
+    assert hpystate.state_of(m1).number == 1 and hpystate.state_of(m2).number == 0

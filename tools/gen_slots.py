@@ -141,8 +141,20 @@ def pxd(per_kind):
 
 
 def modes():
-    """The slots' fallback modes, in order of first use."""
-    return list(dict.fromkeys(dn.mode for s in SLOTS for dn in s.dunders if dn.mode))
+    """The slots' fallback modes, in order of first use (a hidden slot's: its kind's)."""
+    return list(dict.fromkeys(m for s in SLOTS for m, _, _ in adapters(s)))
+
+
+def hidden_name(s):
+    return f"__hpystate_{s.name}__"
+
+
+def adapters(s):
+    """A C slot's fallback: (mode, attribute, variant) per Python-level method that stands
+    in for it, or the hidden attribute its generic slot function looks up."""
+    if s.hidden:
+        return [(s.kind.upper(), hidden_name(s), 0)]
+    return [(dn.mode, dn.name, dn.variant) for dn in s.dunders if dn.mode]
 
 
 def _check_table():
@@ -156,9 +168,14 @@ def _check_table():
         for dn in s.dunders:
             if params.setdefault(dn.name, dn.params) != dn.params:
                 raise SystemExit(f"slot_table: {dn.name} has two parameter lists")
-            if (s.kind is None) != (dn.mode is None):
-                raise SystemExit(f"slot_table: {s.name}: {dn.name} needs a fallback mode "
-                                 "exactly when the slot has a C-level kind")
+            if s.kind is None and dn.mode is not None:
+                raise SystemExit(f"slot_table: {s.name}: {dn.name} has a fallback mode but "
+                                 "the slot has no C-level kind")
+        if s.kind is not None and not adapters(s):
+            raise SystemExit(f"slot_table: {s.name}: a C-level slot needs a fallback: a "
+                             "dunder with a mode, or hidden=True")
+        if s.hidden and s.kind is None:
+            raise SystemExit(f"slot_table: {s.name}: hidden=True needs a C-level kind")
 
 
 def pxi():
@@ -179,23 +196,32 @@ def pxi():
     lines += ["}", "# ... that take more arguments after these (``__call__(state, self, *a)``)",
               "_VARIADIC_DUNDERS = {"]
     lines += [f"    {n!r}: {p!r}," for n, p in variadic.items()]
+    lines += ["}", "# Python-level names for a whole slot (one implementation for all its methods):",
+              "# name -> (C slot, parameters after ``state``)", "_WHOLE_SLOTS = {"]
+    lines += [f"    {s.whole.name!r}: ({s.name!r}, {s.whole.params!r})," for s in SLOTS if s.whole]
+    lines += ["}", "# Python-level methods that class statements implement only since a CPython version",
+              "_DUNDERS_SINCE = {"]
+    lines += [f"    {dn.name!r}: {s.since!r}," for s in SLOTS if s.since for dn in s.dunders]
     lines += ["}", "# C slot names ``@hpystate.slot(name)`` accepts, and the method each stands for",
               "_SLOT_NAMES = {"]
-    lines += [f"    {s.name!r}: {s.dunders[0].name!r}," for s in SLOTS if s.by_name]
+    lines += [f"    {s.name!r}: {(s.whole or s.dunders[0]).name!r}," for s in SLOTS if s.by_name]
     lines += ["}", "# C slot names that stand for several methods (or part of one): decorate those",
               "_AMBIGUOUS_SLOTS = {"]
     lines += [f"    {s.name!r}: {', '.join(dn.name for dn in s.dunders)!r},"
               for s in SLOTS if not s.by_name]
-    lines += ["}", "# cimport API: slot name -> (type slot id, trampoline kind, "
-              "((dunder, fallback mode, variant), ...))", "_C_SLOTS = {"]
+    lines += ["}", "# cimport API: slot name -> (type slot id, trampoline kind, the fallback's",
+              "# ((attribute, mode, variant), ...), the member names the slot claims)",
+              "_C_SLOTS = {"]
     for s in SLOTS:
         if s.kind:
-            ds = [f"({dn.name!r}, S_{dn.mode}, {dn.variant})" for dn in s.dunders]
-            line = f"    {s.name!r}: (Py_{s.name}, HPS_K_{s.kind.upper()}, ({', '.join(ds)},)),"
-            if len(line) > 140:         # one method a line
-                line = (f"    {s.name!r}: (Py_{s.name}, HPS_K_{s.kind.upper()}, (\n"
-                        + "".join(f"        {x},\n" for x in ds) + "    )),")
-            lines.append(line)
+            ds = [f"({name!r}, S_{mode}, {variant})" for mode, name, variant in adapters(s)]
+            claims = tuple(dn.name for dn in s.dunders) + ((hidden_name(s),) if s.hidden else ())
+            lines.append(f"    {s.name!r}: (Py_{s.name}, HPS_K_{s.kind.upper()}, (")
+            lines += [f"        {x}," for x in ds]
+            lines.append(f"    ), {claims!r}),")
+    lines += ["}", "# C slots whose fallback is a generic slot function (hidden attribute lookup)",
+              "_HIDDEN_SLOTS = {"]
+    lines += [f"    Py_{s.name}: {hidden_name(s)!r}," for s in SLOTS if s.hidden]
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -75,6 +75,14 @@ KINDS = {
     "objobjarg": Kind("int", "PyObject *a, PyObject *b, PyObject *c", "a, b, c", None, None,
                       None, "int f(St st, object self, object key, PyObject *value) except -1",
                       "-1: exception"),
+    # the buffer protocol (PEP 3118)
+    "getbuffer": Kind("int", "PyObject *a, Py_buffer *view, int flags", "a, view, flags", None,
+                      None, None, "int f(St st, object self, Py_buffer *view, int flags) except -1",
+                      "-1: exception"),
+    "releasebuffer": Kind("void", "PyObject *a, Py_buffer *view", "a, view", None, None,
+                          "((hps_releasebuffer_impl)e->impl)(e->state, a, view);",
+                          "void f(St st, object self, Py_buffer *view) noexcept",
+                          "cannot fail"),
     # tp_finalize: the impl returns 0 or -1 (exception set); see hps_call_finalize
     "finalize": Kind("void", "PyObject *a", "a", None, "int",
                      "hps_call_finalize((hps_finalize_impl)e->impl, e->state, a);",
@@ -100,16 +108,24 @@ def d(name, params, mode=None, variant=0):
 
 # A slot: its C name (also its typeslots.h id, Py_<name>), the trampoline kind of its
 # C-level implementations (None: the decorator API only), the Python-level methods it stands
-# for, whether ``@hpystate.slot("<name>")`` may name it (False where the name stands for
-# several methods or for only part of one; users then decorate the dunders), and for
-# docs/cimport.md the implementation's signature where it is not the kind's, and a note.
-Slot = namedtuple("Slot", "name kind dunders by_name sig note")
+# for (a dunder without a mode is Python-level only: the C fallback does not use it), whether
+# ``@hpystate.slot("<name>")`` may name it (False where the name stands for several methods
+# or for only part of one; users then decorate the dunders), and for docs/cimport.md the
+# implementation's signature where it is not the kind's, and a note. ``whole``: a
+# Python-level name for the whole slot (``__richcmp__(state, self, other, op)``), which
+# ``@hpystate.slot("<name>")`` then means; ``since``: the first CPython whose class
+# statements use the Python-level dunders (PEP 688's __buffer__: 3.12); ``hidden``: no
+# dunder can stand in for the C slot, so the fallback sets the slot to a generic function
+# that finds the binding as the type attribute ``__hpystate_<name>__`` (through the MRO,
+# as CPython finds a dunder).
+Slot = namedtuple("Slot", "name kind dunders by_name sig note whole since hidden")
 
 
-def slot(name, kind, *dunders, by_name=None, sig=None, note=None):
+def slot(name, kind, *dunders, by_name=None, sig=None, note=None, whole=None, since=None,
+         hidden=False):
     if by_name is None:
-        by_name = len(dunders) == 1
-    return Slot(name, kind, dunders, by_name, sig, note)
+        by_name = len(dunders) == 1 or whole is not None
+    return Slot(name, kind, dunders, by_name, sig, note, whole, since, hidden)
 
 
 _L, _R = "BINARY_L", "BINARY_R"
@@ -161,14 +177,14 @@ SLOTS = (
     slot("tp_call", "ternary", d("__call__", "self *", "CALL"), sig="object f(St st, object self, PyObject *args, PyObject *kwargs)", note="`kwargs` may be NULL"),
     slot("tp_iter", "unary", d("__iter__", "self", "UNARY")),
     slot("tp_iternext", "unary", d("__next__", "self", "ITERNEXT"), sig="PyObject *f(St st, object self) noexcept", note="NULL without an exception ends iteration"),
-    slot("tp_richcompare", "richcmp", *(d(n, "self other", "RICHCMP", op) for op, n in enumerate(("__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__")))),
+    slot("tp_richcompare", "richcmp", *(d(n, "self other", "RICHCMP", op) for op, n in enumerate(("__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__"))), whole=d("__richcmp__", "self other op")),
     slot("tp_init", "objobjarg", d("__init__", "self *", "INIT"), sig="int f(St st, object self, PyObject *args, PyObject *kwargs) except -1"),
     slot("tp_new", None, d("__new__", "cls *")),
     slot("tp_finalize", "finalize", d("__del__", "self", "FINALIZE"), note="the `__del__` of PEP 442. CPython calls it once per object, before the object is freed or, in a reference cycle, before the collector clears anything (the state is whole); an explicit `obj.__del__()` calls it too. Any exception pending at the time is kept, and the implementation's own is reported through `sys.unraisablehook` (with the object), never raised, as for any C type's finalizer. An object resurrected by its finalizer (stored somewhere) is not finalized again"),
-    slot("tp_getattro", None, d("__getattr__", "self other"), by_name=False),
-    slot("tp_setattro", None, d("__setattr__", "self a b"), d("__delattr__", "self other")),
-    slot("tp_descr_get", None, d("__get__", "self a b"), by_name=False),
-    slot("tp_descr_set", None, d("__set__", "self a b"), d("__delete__", "self other")),
+    slot("tp_getattro", "binary", d("__getattribute__", "self other", _L), d("__getattr__", "self other"), sig="object f(St st, object self, object name)", note="every attribute lookup: call `PyObject_GenericGetAttr(self, name)` for the usual ones"),
+    slot("tp_setattro", "objobjarg", d("__setattr__", "self a b", "SETITEM"), d("__delattr__", "self other", "DELITEM"), sig="int f(St st, object self, object name, PyObject *value) except -1", note="`value` NULL: delete; `PyObject_GenericSetAttr(self, name, value)` does the usual"),
+    slot("tp_descr_get", "ternary", d("__get__", "self a b", "DESCR_GET"), sig="object f(St st, object self, PyObject *obj, PyObject *type)", note="`obj` is NULL for access through the class, `type` may be NULL"),
+    slot("tp_descr_set", "objobjarg", d("__set__", "self a b", "SETITEM"), d("__delete__", "self other", "DELITEM"), sig="int f(St st, object self, object obj, PyObject *value) except -1", note="`value` NULL: delete"),
     # mapping and sequence protocols
     slot("mp_length", "len", d("__len__", "self", "LEN")),
     slot("mp_subscript", "binary", d("__getitem__", "self other", _L), sig="object f(St st, object self, object key)"),
@@ -177,4 +193,11 @@ SLOTS = (
     slot("sq_item", "ssizearg", d("__getitem__", "self other", "SSIZEARG"), by_name=False),
     slot("sq_ass_item", None, d("__setitem__", "self a b"), d("__delitem__", "self other")),
     slot("sq_contains", "objobj", d("__contains__", "self other", "OBJOBJ")),
+    # async protocol
+    slot("am_await", "unary", d("__await__", "self", "UNARY")),
+    slot("am_aiter", "unary", d("__aiter__", "self", "UNARY")),
+    slot("am_anext", "unary", d("__anext__", "self", "UNARY")),
+    # buffer protocol (Python-level: PEP 688, CPython 3.12+)
+    slot("bf_getbuffer", "getbuffer", d("__buffer__", "self flags"), by_name=True, since=(3, 12), hidden=True, note="fill `view` (`PyBuffer_FillInfo` does the simple case) with `view.obj` a new reference to `self`, or raise"),
+    slot("bf_releasebuffer", "releasebuffer", d("__release_buffer__", "self view"), by_name=True, since=(3, 12), hidden=True, note="CPython releases `view.obj` itself"),
 )

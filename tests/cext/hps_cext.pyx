@@ -2,8 +2,12 @@
 """Test extension for the cimport API: C-level functions, methods, slots and getsets,
 mixed with Python-level members on the same type. Built by tests/test_cimport.py against
 the installed hpystate."""
-from cpython.object cimport PyObject
+from cpython.buffer cimport PyBuffer_FillInfo
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.object cimport PyObject, PyObject_GenericGetAttr
 from cpython.ref cimport Py_INCREF
+
+import types
 
 import hpystate
 from hpystate.state cimport (
@@ -51,7 +55,7 @@ cdef object f_fail(St st):
     raise ValueError(f"failed in {st.module.__name__}")
 
 add_function_noargs(defn, "noargs", f_noargs, "Count a call.")
-add_function_o(defn, "one", f_o)
+add_function_o(defn, "one", f_o, "one(x)\n--\n\nReturn (state, x).")
 add_function_fastcall(defn, "fast", f_fast)
 add_function_fastcall_kw(defn, "fastkw", f_fastkw)
 add_function_noargs(defn, "fail", f_fail)
@@ -94,7 +98,7 @@ cdef object m_collect(St st, object self):
 
 add_method_noargs(BoxT, "who", m_who, "The state this method receives.")
 add_method_noargs(BoxT, "collect", m_collect)
-add_method_o(BoxT, "take", m_o)
+add_method_o(BoxT, "take", m_o, "take(item, /)\n--\n\nReturn (state, item).")
 add_method_fastcall(BoxT, "fast", m_fast)
 add_method_fastcall_kw(BoxT, "fastkw", m_fastkw)
 
@@ -294,6 +298,119 @@ def drop_with_error(list holder):
     return hps_cext_drop_with_error(holder)
 
 
+# -- the buffer protocol: exports counted per object, state in both functions ----------------
+
+@defn.type
+class Buf:
+    __slots__ = ("data", "exports")
+
+    @hpystate.slot
+    def __init__(state, self, data):
+        self.data = bytes(data)
+        self.exports = 0
+
+
+cdef int buf_get(St st, object self, Py_buffer *view, int flags) except -1:
+    cdef bytes data = self.data
+    PyBuffer_FillInfo(view, self, PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), 1, flags)
+    self.exports += 1
+    st.log.append(("get", self.exports))
+    return 0
+
+cdef void buf_release(St st, object self, Py_buffer *view) noexcept:
+    self.exports -= 1
+    st.log.append(("release", self.exports))
+
+set_bf_getbuffer(defn["Buf"], buf_get)
+set_bf_releasebuffer(defn["Buf"], buf_release)
+
+
+# -- the async protocol: an awaitable and an async iterator ----------------------------------
+
+@types.coroutine
+def _ready(value):
+    if False:
+        yield
+    return value
+
+
+@types.coroutine
+def _exhausted():
+    if False:
+        yield
+    raise StopAsyncIteration
+
+
+@defn.type
+class Aw:
+    __slots__ = ()
+
+
+@defn.type
+class AIt:
+    __slots__ = ("n",)
+
+    @hpystate.slot
+    def __init__(state, self, n):
+        self.n = n
+
+
+cdef object aw_await(St st, object self):
+    return _ready((st, "awaited"))
+
+cdef object ait_aiter(St st, object self):
+    return self
+
+cdef object ait_anext(St st, object self):
+    if self.n == 0:
+        return _exhausted()
+    self.n -= 1
+    return _ready((st, self.n))
+
+set_am_await(defn["Aw"], aw_await)
+set_am_aiter(defn["AIt"], ait_aiter)
+set_am_anext(defn["AIt"], ait_anext)
+
+
+# -- attribute access and descriptors ----------------------------------------------------------
+
+@defn.type
+class Attr:
+    __slots__ = ("real",)
+
+
+cdef object attr_get(St st, object self, object name):
+    if name == "virtual":
+        return (st, "virtual")
+    return PyObject_GenericGetAttr(self, name)
+
+cdef extern from "Python.h":
+    int generic_setattr "PyObject_GenericSetAttr"(object o, object name, PyObject *v) except -1
+
+cdef int attr_set(St st, object self, object name, PyObject *value) except -1:
+    st.log.append(("setattr", name, <object>value if value != NULL else "<del>"))
+    return generic_setattr(self, name, value)       # value NULL: delete
+
+set_tp_getattro(defn["Attr"], attr_get)
+set_tp_setattro(defn["Attr"], attr_set)
+
+
+@defn.type
+class Descr:
+    __slots__ = ()
+
+
+cdef object descr_get(St st, object self, PyObject *obj, PyObject *owner):
+    return (st, "get", <object>obj if obj != NULL else None)
+
+cdef int descr_set(St st, object self, object obj, PyObject *value) except -1:
+    st.log.append(("set", <object>value) if value != NULL else ("delete",))
+    return 0
+
+set_tp_descr_get(defn["Descr"], descr_get)
+set_tp_descr_set(defn["Descr"], descr_set)
+
+
 # -- definition-time errors, reported to the test --------------------------------------------
 
 def bad_registrations():
@@ -317,6 +434,14 @@ def bad_registrations():
         "function on a TypeDef": lambda: add_function_o(t, "g", f_o),
         "method on a class": lambda: add_method_noargs(int, "m", m_who),
         "slot on a ModuleDef": lambda: set_nb_add(d, s_add),
+        "signature line without --": lambda: add_function_o(d, "s1", f_o, "s1(x)\nDoc."),
+        "METH_O signature with two parameters": lambda: add_function_o(d, "s2", f_o,
+                                                                     "s2(a, b)\n--\n\n"),
+        "METH_NOARGS signature with a parameter": lambda: add_method_noargs(
+            t, "s3", m_who, "s3(a)\n--\n\n"),
+        "METH_FASTCALL signature with keywords": lambda: add_function_fastcall(
+            d, "s4", f_fast, "s4(a, *, b)\n--\n\n"),
+        "invalid signature": lambda: add_function_fastcall(d, "s5", f_fast, "s5(a, ,)\n--\n\n"),
         "bad name": lambda: add_method_noargs(t, "not valid", m_who),
         "duplicate function": lambda: (add_function_o(d, "f", f_o),
                                        add_function_o(d, "f", f_o)),
@@ -428,14 +553,29 @@ cdef object g_float(St st, object a):
 cdef object g_iter(St st, object a):
     return iter((st, a))
 
+cdef object g_descr_get(St st, object a, PyObject *obj, PyObject *owner):
+    return (st, "get", a, <object>obj if obj != NULL else "<NULL>",
+            <object>owner if owner != NULL else "<NULL>")
+
+cdef char *G_DATA = "abc"
+
+cdef int g_getbuffer(St st, object a, Py_buffer *view, int flags) except -1:
+    st.log.append(("getbuffer", flags))
+    return PyBuffer_FillInfo(view, a, G_DATA, 3, 1, flags)
+
+cdef void g_releasebuffer(St st, object a, Py_buffer *view) noexcept:
+    st.log.append("releasebuffer")
+
 GENERIC = {"unary": <size_t>g_unary, "binary": <size_t>g_binary,
            "ternary": <size_t>g_ternary, "richcmp": <size_t>g_richcmp,
            "inquiry": <size_t>g_inquiry, "hash": <size_t>g_hash, "len": <size_t>g_len,
            "ssizearg": <size_t>g_ssizearg, "objobj": <size_t>g_objobj,
-           "objobjarg": <size_t>g_objobjarg, "finalize": <size_t>g_finalize}
+           "objobjarg": <size_t>g_objobjarg, "finalize": <size_t>g_finalize,
+           "getbuffer": <size_t>g_getbuffer, "releasebuffer": <size_t>g_releasebuffer}
 SPECIAL = {"tp_call": <size_t>g_call, "tp_init": <size_t>g_init, "tp_iternext": <size_t>g_next,
            "tp_repr": <size_t>g_str, "tp_str": <size_t>g_str, "nb_int": <size_t>g_int,
-           "nb_index": <size_t>g_int, "nb_float": <size_t>g_float, "tp_iter": <size_t>g_iter}
+           "nb_index": <size_t>g_int, "nb_float": <size_t>g_float, "tp_iter": <size_t>g_iter,
+           "tp_descr_get": <size_t>g_descr_get}
 
 
 def every_slot(kinds):
@@ -447,4 +587,6 @@ def every_slot(kinds):
         d.type(type(f"T_{slot}", (), {"__slots__": ()}))
         td = d[f"T_{slot}"]
         add_slot_unchecked(td, slot, <void *><size_t>SPECIAL.get(slot, GENERIC[kind]))
+        if slot == "bf_releasebuffer":  # reached only through an export
+            add_slot_unchecked(td, "bf_getbuffer", <void *>g_getbuffer)
     return d
