@@ -1,7 +1,7 @@
 """The approaches the suite compares, the contexts it measures, and the correctness check.
 
 Every approach is a module with the same interface (benchmarks/ext/ref_ext.c describes it):
-``get()``/``set(v)`` module functions; a ``Box`` type with methods ``get()``, ``take(x)``,
+``get()``/``set(v)``/``own_type()`` module functions; a ``Box`` type with methods ``get()``, ``take(x)``,
 ``take2(x, y)``, the slots ``nb_add`` (both orders), ``tp_richcompare``, ``sq_length``,
 ``tp_hash``, ``tp_iternext`` and a ``value`` getter; a ``Map`` type with ``mp_length``.
 Each implementation reads its state (``value``, or ``n`` for lengths and hashes).
@@ -55,7 +55,9 @@ DEPTHS = (0, 1, 10)
 
 
 def _contexts():
-    contexts = {"function()": "f()"}
+    # "own type": a module function returning this instance's Box, as each approach reaches
+    # it (CPython: a type stored in module state; hpystate cimport: type_of(Box, st))
+    contexts = {"function()": "f()", "own type": "t()"}
     for depth in DEPTHS:
         for name, stmt in TYPE_CONTEXTS.items():
             label = name if depth == 0 else f"{name} depth {depth}"
@@ -64,7 +66,7 @@ def _contexts():
 
 
 CONTEXTS = _contexts()          # row label -> statement
-NAMES = ("f",) + tuple(f"{p}{d}" for d in DEPTHS for p in ("o", "mp"))
+NAMES = ("f", "t") + tuple(f"{p}{d}" for d in DEPTHS for p in ("o", "mp"))
 
 
 def module_file(name, site):
@@ -98,6 +100,8 @@ def subclass_chain(base, depth):
 def namespace(module):
     """The objects the statements in CONTEXTS use, for one module instance."""
     ns = {"f": module.get}
+    if hasattr(module, "own_type"):     # else the "own type" cell is n/a (NameError)
+        ns["t"] = module.own_type
     for depth in DEPTHS:
         ns[f"o{depth}"] = subclass_chain(module.Box, depth)()
         ns[f"mp{depth}"] = subclass_chain(module.Map, depth)()
@@ -116,7 +120,7 @@ def check(stmt, ns):
 def make_loop(stmt, ns):
     """``loop(n)`` running ``stmt`` n times with every name a fast local; the loop itself
     allocates nothing per iteration (``range`` would allocate an int)."""
-    args = ", ".join(f"{n}=__ns[{n!r}]" for n in NAMES)
+    args = ", ".join(f"{n}=__ns.get({n!r})" for n in NAMES)
     src = f"def loop(n, {args}):\n    for _ in repeat(None, n):\n        {stmt}\n"
     g = {"repeat": repeat, "__ns": ns}
     exec(src, g)

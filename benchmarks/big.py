@@ -60,13 +60,14 @@ def method_convention(i, j):
 def build(target):
     """Compile ref_big.c and hps_big_c.pyx into ``target``."""
     script = textwrap.dedent(f"""
+        import hpystate
         from setuptools import setup, Extension
         from Cython.Build import cythonize
         ext = {str(HERE / "ext")!r}
         setup(script_args=["build_ext", "--inplace", "-q"], ext_modules=[
             Extension("ref_big", [ext + "/ref_big.c"]),
         ] + cythonize([Extension("hps_big_c", [ext + "/hps_big_c.pyx"])], quiet=True,
-                      build_dir={str(target)!r}))
+                      build_dir={str(target)!r}, include_path=[hpystate.cython_include()]))
     """)
     proc = subprocess.run([sys.executable, "-c", script], cwd=target, capture_output=True,
                           text=True)

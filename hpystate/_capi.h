@@ -170,7 +170,7 @@ static void hps_state_dealloc(PyObject *o) {
         }
     }
     PyObject_GC_UnTrack(o);
-    if (*(PyObject **)((char *)o + sizeof(PyObject) + sizeof(PyObject *)) != NULL) {
+    if (*(PyObject **)((char *)o + sizeof(PyObject) + 2 * sizeof(PyObject *)) != NULL) {
         PyObject_ClearWeakRefs(o);
     }
     Py_CLEAR(*(PyObject **)((char *)o + sizeof(PyObject)));
@@ -180,11 +180,11 @@ static void hps_state_dealloc(PyObject *o) {
         Py_DECREF(tp);
     }
 }
-/* Layout expected: PyObject_HEAD, _module, __weakref__. Once per interpreter: with
-   Cython's type specs each interpreter has its own ModuleState type. */
+/* Layout expected: PyObject_HEAD, _module, _block (a C pointer), __weakref__. Once per
+   interpreter: with Cython's type specs each interpreter has its own ModuleState type. */
 static int hps_state_install(PyTypeObject *t) {
-    if (t->tp_basicsize != (Py_ssize_t)(sizeof(PyObject) + 2 * sizeof(PyObject *)) ||
-            t->tp_weaklistoffset != (Py_ssize_t)(sizeof(PyObject) + sizeof(PyObject *))) {
+    if (t->tp_basicsize != (Py_ssize_t)(sizeof(PyObject) + 3 * sizeof(PyObject *)) ||
+            t->tp_weaklistoffset != (Py_ssize_t)(sizeof(PyObject) + 2 * sizeof(PyObject *))) {
         PyErr_SetString(PyExc_SystemError, "hpystate: unexpected ModuleState layout");
         return -1;
     }

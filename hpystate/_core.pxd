@@ -3,13 +3,12 @@
 # ``hpystate/state.pxd``; cimport from there.
 
 from cpython.object cimport PyObject
-from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
-from cpython.module cimport PyModule_GetState
 from hpystate._pydefs cimport PyModuleDef, PyModuleDef_Slot
 
 
 cdef class ModuleState:
     cdef object _module
+    cdef void *_block           # its module's _Block while the module holds it (type_of)
     cdef object __weakref__
 
 
@@ -115,13 +114,19 @@ cdef int add_getset_unchecked(tp, str name, void *get, void *set, str doc=*) exc
 
 cdef object _handle_error(_Handle h, ModuleState st)
 
+cdef extern from "Python.h":
+    # borrowed, unchecked: for a list the block owns (no temporary references)
+    Py_ssize_t _hps_list_size "PyList_GET_SIZE"(PyObject *list)
+    PyObject *_hps_list_item "PyList_GET_ITEM"(PyObject *list, Py_ssize_t i)
+
 cdef inline object _handle_of(_Handle h, ModuleState st):
-    """``h.of(st)`` without a Python call: the module's state block holds its per-instance
-    objects by handle index. Anything unexpected takes the slow path, which raises."""
+    """``h.of(st)`` without a Python call: the state's module block (``st._block``, NULL
+    once the module let go of the state) holds its per-instance objects by handle index.
+    Anything unexpected takes the slow path, which raises."""
     cdef _Block *b
-    if h is not None and st is not None and st._module is not None:
-        b = <_Block *>PyModule_GetState(st._module)
+    if h is not None and st is not None:
+        b = <_Block *>st._block
         if (b != NULL and b.moddef == <PyObject *>h.moddef and b.objects != NULL
-                and h._index < PyList_GET_SIZE(<object>b.objects)):
-            return <object>PyList_GET_ITEM(<object>b.objects, h._index)
+                and h._index < _hps_list_size(b.objects)):
+            return <object>_hps_list_item(b.objects, h._index)
     return _handle_error(h, st)

@@ -631,17 +631,15 @@ _DEFAULT_PARAMS = {METH_NOARGS: "", METH_O: "arg, /", METH_FASTCALL: "/, *args",
 cdef tuple _text_signature(str name, doc, int flags, bint method):
     """(text signature, docstring without it). A docstring may begin with CPython's
     signature line, ``name(params)``, then ``--`` and an empty line; the parameters must fit
-    the calling convention (METH_O: exactly one, positional)."""
+    the calling convention (METH_O: exactly one, positional). Any other docstring (an old
+    style ``name() -> x`` included) is kept whole, as CPython does."""
     first = "$self" if method else "$module"
     params, body = _DEFAULT_PARAMS[flags], doc
     if isinstance(doc, str) and doc.startswith(name + "("):
         head, sep, rest = doc.partition("\n--\n\n")
-        if not sep or not head.endswith(")"):
-            raise ValueError(f"C {'method' if method else 'function'} {name!r}: a docstring "
-                             f"that begins with {name}( must begin with a signature line: "
-                             f"'{name}(params)', then '--' and an empty line")
-        params, body = head[len(name) + 1:-1].strip(), rest or None
-        params = _check_c_params(name, params, flags, method)
+        if sep and head.endswith(")") and "\n" not in head:
+            params, body = head[len(name) + 1:-1].strip(), rest or None
+            params = _check_c_params(name, params, flags, method)
     return f"({first}, {params})" if params else f"({first})", body
 
 

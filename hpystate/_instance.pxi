@@ -29,6 +29,7 @@ cdef int _init_instance(ModuleDef d, module) except -1:
     objects = []
     Py_INCREF(state)
     b.state = <PyObject *>state
+    state._block = <void *>b
     Py_INCREF(d)
     b.moddef = <PyObject *>d
     Py_INCREF(objects)
@@ -119,6 +120,8 @@ cdef int _m_clear(PyObject *module) noexcept:
         return 0
     tmp = b.state
     b.state = NULL
+    if tmp != NULL:
+        (<ModuleState>tmp)._block = NULL    # type_of: this block no longer serves it
     Py_XDECREF(tmp)
     tmp = b.objects
     b.objects = NULL

@@ -83,6 +83,8 @@ def test_signatures_on_both_paths(pair, mode):
     assert sig(m1.noargs) == "()" and m1.noargs.__doc__ == "Count a call."
     assert sig(m1.fast) == "(*args)" and sig(m1.fastkw) == "(*args, **kwargs)"
     assert sig(m1.fail) == "()" and m1.fail.__doc__ is None
+    assert m1.old_style.__doc__ == "old_style(x) -> x, a docstring of the old style"
+    assert sig(m1.old_style) == "(arg, /)"      # no signature line: the convention's
     assert sig(m1.Box.take) == "(self, item, /)" and sig(m1.Box(1).take) == "(item, /)"
     assert m1.Box.take.__doc__ == "Return (state, item)."
     assert sig(m1.Box.who) == "(self, /)" and sig(m1.Box(1).who) == "()"
@@ -96,6 +98,22 @@ def test_signatures_on_both_paths(pair, mode):
 def _help(obj):
     import pydoc
     return pydoc.render_doc(obj, renderer=pydoc.plaintext)
+
+
+def test_type_of_and_exception_of(cext):
+    """This instance's type/exception from C code: what ``Box.of(st)`` gives, or its error."""
+    m1, m2 = cext.defn.create(), cext.defn.create()
+    s1, s2 = hpystate.state_of(m1), hpystate.state_of(m2)
+    assert cext.c_type_of(cext.Box, s1) is m1.Box and cext.c_type_of(cext.Box, s2) is m2.Box
+    assert cext.c_exception_of(cext.Err, s2) is m2.Err and m2.Err is not m1.Err
+    with pytest.raises(TypeError, match="not a module instance of 'hps_cext' or its state"):
+        cext.c_type_of(cext.Box, hpystate.state_of(cext.every_slot({}).create()))
+    with pytest.raises(TypeError, match="the handle is None"):
+        cext.c_type_of(None, s1)
+    with pytest.raises(TypeError, match="'Box': the state is None"):
+        cext.c_type_of(cext.Box, None)
+    with pytest.raises(TypeError, match="Cannot convert"):     # Cython's argument check
+        cext.c_type_of(cext.Err, s1)
 
 
 def test_buffer_protocol(pair, mode):
@@ -378,7 +396,7 @@ def test_entries_released_with_the_module(cext):
     before = _core._trampolines_in_use()
     m = cext.defn.create()
     during = _core._trampolines_in_use()
-    assert sum(during) - sum(before) == 5 + 8 + 31  # 5 functions, 8 methods, 31 slots
+    assert sum(during) - sum(before) == 6 + 8 + 31  # 6 functions, 8 methods, 31 slots
     w = weakref.ref(hpystate.state_of(m))
     b = m.Box(1)
     del m
@@ -436,7 +454,6 @@ def test_bad_registrations_fail_at_definition_time(cext):
                                        "``mod[name]``), not <class 'int'>"),
         "slot on a ModuleDef": (TypeError, "set_nb_add() needs a TypeDef (what ``@mod.type`` "
                                            "returns, or ``mod[name]``), not <hpystate ModuleDef"),
-        "signature line without --": (ValueError, "must begin with a signature line"),
         "METH_O signature with two parameters": (
             ValueError, "C function 's2': METH_O takes exactly one positional argument, not "
                         "(a, b)"),

@@ -16,6 +16,10 @@ def set(v):
     g_value = v
 
 
+def own_type():
+    return Box          # a module global (the class is defined below)
+
+
 cdef class Box:
     def get(self):
         return g_value

@@ -4,7 +4,7 @@ receiving their module instance's typed state through per-binding trampolines. S
 interface as ref_ext.c (see there)."""
 import hpystate
 from cpython.ref cimport PyObject, Py_INCREF
-from hpystate.state cimport ModuleState
+from hpystate.state cimport ModuleState, type_of
 
 
 cdef class BenchState(ModuleState):
@@ -69,10 +69,14 @@ cdef PyObject *s_iternext(BenchState st, object a) noexcept:
 cdef object g_value(BenchState st, object self):
     return st.value
 
+cdef object f_own_type(BenchState st):
+    return type_of(box, st)             # this instance's Box: a few loads, no Python call
+
 
 box = defn["Box"]
 add_function_noargs(defn, "get", f_get)
 add_function_o(defn, "set", f_set)
+add_function_noargs(defn, "own_type", f_own_type)
 add_method_noargs(box, "get", m_get)
 add_method_o(box, "take", m_take)
 add_method_fastcall(box, "take2", m_take2)

@@ -27,6 +27,11 @@ def set(BenchState state, v):
     state.value = v
 
 
+@defn.function
+def own_type(BenchState state):
+    return Box.of(state)
+
+
 @defn.type
 class Box:
     __slots__ = ()

@@ -22,6 +22,11 @@ def set(state, v):
     state.value = v
 
 
+@defn.function
+def own_type(state):
+    return Box.of(state)
+
+
 @defn.type
 class Box:
     __slots__ = ()

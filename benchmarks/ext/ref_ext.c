@@ -10,6 +10,7 @@
  *
  * The interface every approach in the suite implements:
  *   get() -> value                 set(v) -> None (sets value)
+ *   own_type() -> this instance's Box type (kept in the state)
  *   Box(): get() take(x) take2(x, y) -> value;  box + 1, 1 + box, box == 1, next(box),
  *          box.value -> value;  len(box), hash(box) -> n
  *   Map(): len(map) -> n, through mp_length only
@@ -21,6 +22,7 @@
 typedef struct {
     PyObject *value;
     Py_ssize_t n;
+    PyObject *box_type;     /* this instance's Box: own_type() returns it */
 } refstate;
 
 #ifdef REF_STATIC
@@ -53,6 +55,12 @@ static PyObject *
 f_get(PyObject *module, PyObject *Py_UNUSED(unused))
 {
     return Py_NewRef(FUNC_STATE(module)->value);
+}
+
+static PyObject *
+f_own_type(PyObject *module, PyObject *Py_UNUSED(unused))
+{
+    return Py_NewRef(FUNC_STATE(module)->box_type);
 }
 
 static PyObject *
@@ -262,7 +270,12 @@ ref_exec(PyObject *module)
     refstate *st = FUNC_STATE(module);
     Py_XSETREF(st->value, Py_NewRef(Py_None));
     st->n = 7;
-    if (PyModule_Add(module, "Box", PyType_FromModuleAndSpec(module, &box_spec, NULL)) < 0) {
+    PyObject *box = PyType_FromModuleAndSpec(module, &box_spec, NULL);
+    if (box == NULL) {
+        return -1;
+    }
+    Py_XSETREF(st->box_type, Py_NewRef(box));
+    if (PyModule_Add(module, "Box", box) < 0) {
         return -1;
     }
     return PyModule_Add(module, "Map", PyType_FromModuleAndSpec(module, &map_spec, NULL));
@@ -271,6 +284,7 @@ ref_exec(PyObject *module)
 static PyMethodDef ref_functions[] = {
     {"get", f_get, METH_NOARGS, NULL},
     {"set", f_set, METH_O, NULL},
+    {"own_type", f_own_type, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 
@@ -284,6 +298,7 @@ static int
 ref_traverse(PyObject *m, visitproc visit, void *arg)
 {
     Py_VISIT(((refstate *)PyModule_GetState(m))->value);
+    Py_VISIT(((refstate *)PyModule_GetState(m))->box_type);
     return 0;
 }
 
@@ -291,6 +306,7 @@ static int
 ref_clear(PyObject *m)
 {
     Py_CLEAR(((refstate *)PyModule_GetState(m))->value);
+    Py_CLEAR(((refstate *)PyModule_GetState(m))->box_type);
     return 0;
 }
 #endif

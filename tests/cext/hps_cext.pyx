@@ -11,8 +11,8 @@ import types
 
 import hpystate
 from hpystate.state cimport (
-    ModuleState, ModuleDef, TypeDef, add_function_unchecked, add_method_unchecked,
-    add_slot_unchecked, METH_NOARGS, METH_O,
+    ModuleState, ModuleDef, TypeDef, ExceptionDef, add_function_unchecked,
+    add_method_unchecked, add_slot_unchecked, type_of, exception_of, METH_NOARGS, METH_O,
 )
 
 
@@ -56,6 +56,7 @@ cdef object f_fail(St st):
 
 add_function_noargs(defn, "noargs", f_noargs, "Count a call.")
 add_function_o(defn, "one", f_o, "one(x)\n--\n\nReturn (state, x).")
+add_function_o(defn, "old_style", f_o, "old_style(x) -> x, a docstring of the old style")
 add_function_fastcall(defn, "fast", f_fast)
 add_function_fastcall_kw(defn, "fastkw", f_fastkw)
 add_function_noargs(defn, "fail", f_fail)
@@ -298,6 +299,20 @@ def drop_with_error(list holder):
     return hps_cext_drop_with_error(holder)
 
 
+# -- this instance's handles from C: type_of / exception_of ------------------------------------
+
+Err = defn.exception("Err", doc="An exception of each instance.")
+
+
+def c_type_of(handle, state):
+    """type_of(handle, state) from C (TypeError for what is not a TypeDef/ModuleState)."""
+    return type_of(handle, state)
+
+
+def c_exception_of(handle, state):
+    return exception_of(handle, state)
+
+
 # -- the buffer protocol: exports counted per object, state in both functions ----------------
 
 @defn.type
@@ -434,7 +449,6 @@ def bad_registrations():
         "function on a TypeDef": lambda: add_function_o(t, "g", f_o),
         "method on a class": lambda: add_method_noargs(int, "m", m_who),
         "slot on a ModuleDef": lambda: set_nb_add(d, s_add),
-        "signature line without --": lambda: add_function_o(d, "s1", f_o, "s1(x)\nDoc."),
         "METH_O signature with two parameters": lambda: add_function_o(d, "s2", f_o,
                                                                      "s2(a, b)\n--\n\n"),
         "METH_NOARGS signature with a parameter": lambda: add_method_noargs(
