@@ -113,8 +113,14 @@ EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "counter
 def example_site(tmp_path_factory):
     """examples/counter_ext built against the installed hpystate into a folder put on
     sys.path (Cython definition module + a real extension entry, hpystate.build)."""
-    src = tmp_path_factory.mktemp("src") / "counter_ext"
-    shutil.copytree(EXAMPLE, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "*.c"))
+    yield from installed_example(tmp_path_factory, EXAMPLE, "counter_ext")
+
+
+def installed_example(tmp_path_factory, example, package):
+    """Install ``example`` (a downstream package) with pip into a folder on sys.path, as a
+    user would; yields the folder, then removes it and the package's modules."""
+    src = tmp_path_factory.mktemp("src") / example.name
+    shutil.copytree(example, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "*.c"))
     site = tmp_path_factory.mktemp("site")
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-build-isolation", "--no-deps",
@@ -124,7 +130,7 @@ def example_site(tmp_path_factory):
     sys.path.insert(0, str(site))
     yield site
     sys.path.remove(str(site))
-    for name in [n for n in sys.modules if n.startswith("counter_ext")]:
+    for name in [n for n in sys.modules if n.startswith(package)]:
         del sys.modules[name]
 
 

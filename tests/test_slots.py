@@ -115,12 +115,13 @@ def test_unary_and_conversions(num):
     assert [10, 11, 12, 13, 14, 15, 16, 17][x] == 17
 
 
-def build_container_def():
-    class St(hpystate.ModuleState):
-        def __init__(self):
-            self.log = []
+class LogState(hpystate.ModuleState):
+    def __init__(self):
+        self.log = []
 
-    mod = hpystate.ModuleDef("slots.box", state=St)
+
+def build_container_def():
+    mod = hpystate.ModuleDef("slots.box", state=LogState)
 
     @mod.type
     class Bag:
@@ -283,34 +284,27 @@ def test_richcmp_with_op(spelling):
     d = hpystate.ModuleDef("richcmp_mod", state=NumState)
     names = ["lt", "le", "eq", "ne", "gt", "ge"]
 
-    if spelling == "__richcmp__":
-        @d.type
-        class Ord:
-            __slots__ = ("v",)
+    def compare(state, self, other, op):
+        if not isinstance(other, type(self)):
+            return NotImplemented
+        return (state, names[op], self.v, other.v)
 
-            @hpystate.slot
-            def __init__(state, self, v):
-                self.v = v
+    @d.type
+    class Ord:
+        __slots__ = ("v",)
 
+        @hpystate.slot
+        def __init__(state, self, v):
+            self.v = v
+
+        if spelling == "__richcmp__":
             @hpystate.slot
             def __richcmp__(state, self, other, op):
-                if not isinstance(other, type(self)):
-                    return NotImplemented
-                return (state, names[op], self.v, other.v)
-    else:
-        @d.type
-        class Ord:
-            __slots__ = ("v",)
-
-            @hpystate.slot
-            def __init__(state, self, v):
-                self.v = v
-
+                return compare(state, self, other, op)
+        else:
             @hpystate.slot("tp_richcompare")
-            def compare(state, self, other, op):
-                if not isinstance(other, type(self)):
-                    return NotImplemented
-                return (state, names[op], self.v, other.v)
+            def richcmp(state, self, other, op):
+                return compare(state, self, other, op)
 
     m1, m2 = d.create(), d.create()
     s1, s2 = hpystate.state_of(m1), hpystate.state_of(m2)
@@ -354,13 +348,9 @@ def test_eq_without_hash_is_unhashable_like_a_class_statement(bag):
 
 
 def build_protocols_def():
-    """Attribute hooks, descriptors, the async protocol and (3.12+) the buffer protocol in the
-    decorator API, each reading its instance's state."""
-    class St(hpystate.ModuleState):
-        def __init__(self):
-            self.log = []
-
-    mod = hpystate.ModuleDef("slots.protocols", state=St)
+    """Attribute hooks, descriptors and the async protocol in the decorator API, each reading
+    its instance's state."""
+    mod = hpystate.ModuleDef("slots.protocols", state=LogState)
 
     @mod.type
     class Attrs:

@@ -4,10 +4,7 @@ held to xxlimited's behaviour: two instances side by side, re-imports, a subinte
 import gc
 import importlib
 import inspect
-import os
 import pathlib
-import shutil
-import subprocess
 import sys
 import weakref
 
@@ -15,7 +12,7 @@ import pytest
 
 import hpystate
 from hpystate import testing
-from conftest import STRICT_CFLAGS
+from conftest import installed_example
 
 EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "xxlimited"
 NAME = "xxlimited_hps.xxlimited"
@@ -23,19 +20,7 @@ NAME = "xxlimited_hps.xxlimited"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    src = tmp_path_factory.mktemp("src") / "xxlimited"
-    shutil.copytree(EXAMPLE, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "*.c"))
-    site = tmp_path_factory.mktemp("site")
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-build-isolation", "--no-deps",
-         "--no-index", "-q", "--target", str(site), str(src)],
-        capture_output=True, text=True, env={**os.environ, "CFLAGS": STRICT_CFLAGS})
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    sys.path.insert(0, str(site))
-    yield site
-    sys.path.remove(str(site))
-    for name in [n for n in sys.modules if n.startswith("xxlimited_hps")]:
-        del sys.modules[name]
+    yield from installed_example(tmp_path_factory, EXAMPLE, "xxlimited_hps")
 
 
 @pytest.fixture
