@@ -169,3 +169,39 @@ def test_the_unchecked_escape_hatch_still_compiles_with_casts(tmp_path):
     """)
     proc = cython_compile(tmp_path, "unchecked", source)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_type_of_is_c_level(tmp_path):
+    """The handle path makes no Python call: the C that Cython generates for type_of (and
+    for a cdef function using it with a typed handle) calls nothing but the slow path."""
+    source = PRELUDE + textwrap.dedent("""
+        from hpystate.state cimport TypeDef, type_of
+        cdef object own_box(St st, TypeDef box):
+            return type_of(box, st)
+        own_box(None, None)
+    """)
+    proc = cython_compile(tmp_path, "handles", source)
+    assert proc.returncode == 0, proc.stderr
+    c = (tmp_path / "handles.c").read_text()
+
+    def body(name):
+        start = re.search(rf"^static[^;\n]*\b{name}\(.*\{{$", c, re.M)
+        assert start, name
+        return c[start.end():c.index("\n}\n", start.end())]
+
+    for name in ("__pyx_f_8hpystate_5_core__handle_of", "__pyx_f_8hpystate_5state_type_of",
+                 "__pyx_f_7handles_own_box"):
+        calls = set(re.findall(r"\b((?:__Pyx_|Py)\w+)\(", body(name)))
+        # what may appear: refcounting, tracebacks, Cython's own bookkeeping, the two list
+        # macros; nothing that calls into Python or looks a name up
+        python = {f for f in calls if re.search(r"Call|GetAttr|Global|Import|Lookup|Dict", f)}
+        assert not python, (name, python)
+        assert calls <= ALLOWED, (name, calls - ALLOWED)
+
+
+ALLOWED = {"Py_INCREF", "Py_DECREF", "Py_XDECREF", "Py_XINCREF", "__Pyx_INCREF", "__Pyx_DECREF",
+           "__Pyx_XDECREF", "__Pyx_XINCREF", "__Pyx_GOTREF", "__Pyx_GIVEREF", "__Pyx_XGIVEREF",
+           "__Pyx_XGOTREF", "__Pyx_RefNannySetupContext", "__Pyx_RefNannyFinishContext",
+           "__Pyx_AddTraceback", "PyList_GET_SIZE", "PyList_GET_ITEM", "__PYX_ERR",
+           "__Pyx_RefNannyDeclarations", "__Pyx_TraceCall", "__Pyx_TraceReturn",
+           "__Pyx_RefNannyFinishContextNogil"}
