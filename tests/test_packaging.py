@@ -242,6 +242,8 @@ def test_cythonize_declares_free_threading_only_when_asked(tmp_path, monkeypatch
 def test_get_include_has_the_header_and_pxd_files():
     include = pathlib.Path(hpystate.get_include())
     assert (include / "hpystate.h").is_file() and (include / "state.pxd").is_file()
+    # the checked cimport API: include "hpystate/checked.pxi" through cython_include()
+    assert (pathlib.Path(hpystate.cython_include()) / "hpystate" / "checked.pxi").is_file()
 
 
 def test_downstream_package_builds_in_a_fresh_venv(tmp_path):
