@@ -48,6 +48,11 @@ def _check_params(impl, params, what, exact=True):
         sig = _inspect.signature(impl)
     except (TypeError, ValueError):
         return                      # not introspectable (some builtins): cannot check
+    names = list(sig.parameters)
+    if params and params[0] == "state" and names and names[0] in ("self", "cls"):
+        raise TypeError(f"{what} {_describe(impl)}{sig}: the first parameter is the module "
+                        f"state, then {params[1] if len(params) > 1 else 'the arguments'}: "
+                        f"write ({', '.join(params)}{'' if exact else ', ...'})")
     dummy = tuple(range(len(params)))
     try:
         if exact:
@@ -547,6 +552,26 @@ cdef class _Handle:
                                "an instance creates its types and exceptions after the state's "
                                "__init__, in definition order (use it in an exec hook)")
         return objects[self._index]
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"{self.name} is the definition of {self._kind(True)} of module "
+                        f"{self.moddef.name!r}, not the {self._kind()} itself: call this "
+                        f"instance's, {self.name}.of(state)(...) (type_of/exception_of from "
+                        "cdef code)")
+
+    def __instancecheck__(self, obj):
+        raise TypeError(f"isinstance() needs this instance's {self._kind()}: "
+                        f"isinstance(obj, {self.name}.of(state)); {self.name} is its "
+                        "definition, shared by every module instance")
+
+    def __subclasscheck__(self, cls):
+        raise TypeError(f"issubclass() needs this instance's {self._kind()}: "
+                        f"issubclass(cls, {self.name}.of(state))")
+
+    def _kind(self, article=False):
+        if isinstance(self, ExceptionDef):
+            return "an exception" if article else "exception"
+        return "a type" if article else "type"
 
     def __mro_entries__(self, bases):
         _check_self(self, _Handle, "__mro_entries__")

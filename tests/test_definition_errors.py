@@ -235,3 +235,48 @@ def test_register_checks():
         hpystate.register("pkg.mod", 3)
     with pytest.raises(ValueError, match="package.module:attribute"):
         hpystate.register("pkg.mod", "no_colon")
+
+
+def test_state_forgotten_in_the_first_parameter(d):
+    with pytest.raises(TypeError, match=r"slot __init__ \S*T\.__init__\(self, v=0\): the first "
+                                        r"parameter is the module state, then self: write "
+                                        r"\(state, self, \.\.\.\)"):
+        @d.type
+        class T:
+            @hpystate.slot
+            def __init__(self, v=0):
+                pass
+    with pytest.raises(TypeError, match=r"method \S*U\.m\(self, x\): the first parameter is the "
+                                        r"module state"):
+        @d.type
+        class U:
+            @hpystate.method
+            def m(self, x):
+                pass
+    with pytest.raises(TypeError, match=r"classmethod \S*V\.make\(cls\): .* write \(state, cls, "):
+        @d.type
+        class V:
+            @hpystate.classmethod
+            def make(cls):
+                pass
+
+
+def test_handles_say_how_to_reach_the_instance_object(d):
+    @d.type
+    class Box:
+        __slots__ = ()
+
+    Err = d.exception("Err")
+    with pytest.raises(TypeError, match=r"Box is the definition of a type of module 'bad.defs', "
+                                        r"not the type itself: call this instance's, "
+                                        r"Box\.of\(state\)\(\.\.\.\)"):
+        Box(1)
+    with pytest.raises(TypeError, match=r"Err is the definition of an exception of module "):
+        Err("x")
+    with pytest.raises(TypeError, match=r"isinstance\(\) needs this instance's type: "
+                                        r"isinstance\(obj, Box\.of\(state\)\)"):
+        isinstance(1, Box)
+    with pytest.raises(TypeError, match=r"issubclass\(\) needs this instance's exception"):
+        issubclass(ValueError, Err)
+    m = d.create()
+    assert isinstance(m.Box(), Box.of(m))           # the instance's type works as usual
