@@ -282,6 +282,8 @@ cdef inline object _c_call_slot(_CCallable f, PyObject *self, PyObject **args,
     ``__call__``/``__init__`` get an argument tuple; int results: _c_call_int_slot."""
     cdef PyObject *st = <PyObject *>f._state
     cdef PyObject *r = NULL
+    cdef PyObject *obj
+    cdef PyObject *owner
     cdef int mode = f._mode
     if mode == S_UNARY:
         r = (<hps_unary_impl>f._cimpl)(st, self)
@@ -309,8 +311,11 @@ cdef inline object _c_call_slot(_CCallable f, PyObject *self, PyObject **args,
         r = (<hps_ternary_impl>f._cimpl)(st, self, <PyObject *>argtuple,
                                          <PyObject *>kwargs if kwargs is not None else NULL)
     elif mode == S_DESCR_GET:           # __get__(instance, owner=None): None is C's NULL
-        r = (<hps_ternary_impl>f._cimpl)(st, self, _none_to_null(args[0]),
-                                         _none_to_null(args[1]) if nargs == 2 else NULL)
+        obj = _none_to_null(args[0])
+        owner = _none_to_null(args[1]) if nargs == 2 else NULL
+        if obj == NULL and owner == NULL:   # as CPython's own wrapper: a C tp_descr_get
+            raise TypeError("__get__(None, None) is invalid")   # never sees both NULL
+        r = (<hps_ternary_impl>f._cimpl)(st, self, obj, owner)
     elif mode == S_GETBUFFER or mode == S_RELEASEBUFFER:
         raise TypeError(f"{f._qualname} is the C buffer protocol's: it takes a Py_buffer, "
                         "so Python code cannot call it (use memoryview(obj))")
@@ -377,10 +382,17 @@ cdef inline PyObject *_none_to_null(PyObject *o) noexcept:
 # binding of the first type that has one, as CPython finds a dunder.
 
 cdef _CCallable _hidden_binding(PyObject *self, int slot_id):
-    attr = getattr(type(<object>self), _HIDDEN_SLOTS[slot_id])
-    if type(attr) is not CMethod:
-        raise TypeError(f"{type(<object>self).__qualname__}.{_HIDDEN_SLOTS[slot_id]} is not "
-                        f"hpystate's binding but {_safe_repr(attr)}")
+    """The binding of the first type along the MRO that has one. Anything else under the
+    name (a subclass may set it) is refused: it would be called as this slot's C function
+    on a layout it may not have."""
+    name = _HIDDEN_SLOTS[slot_id]
+    attr = getattr(type(<object>self), name)
+    cdef int mode = S_GETBUFFER if slot_id == Py_bf_getbuffer else S_RELEASEBUFFER
+    if type(attr) is not CMethod or (<_CCallable>attr)._mode != mode or \
+            (<_CCallable>attr)._owner is None or \
+            not PyObject_TypeCheck(self, <PyTypeObject_ *>(<_CCallable>attr)._owner):
+        raise TypeError(f"{type(<object>self).__qualname__}.{name} is not hpystate's "
+                        f"binding for this object but {_safe_repr(attr)}")
     return <_CCallable>attr
 
 
@@ -490,11 +502,14 @@ cdef object _signature_of(_CCallable f, bint drop_first):
     return sig.replace(parameters=ps[1:] if drop_first else ps)
 
 
-cdef str _adapter_signature(str dunder):
-    """A slot adapter's text signature, from the slot table's parameters."""
+cdef str _adapter_signature(str dunder, int mode):
+    """A slot adapter's text signature, from the slot table's parameters (the modes that
+    take a second, optional argument: ``__pow__(other, mod=None)``, ``__get__``)."""
     params = _DUNDERS.get(dunder)
     if params is None:
         return None
+    if mode == S_TERNARY_L or mode == S_TERNARY_R or mode == S_DESCR_GET:
+        return f"($self, {params[1]}, {params[2] if len(params) > 2 else 'mod'}=None, /)"
     rest = ", ".join(params[1:])
     if dunder in _VARIADIC_DUNDERS:
         return f"($self, /{', ' + rest if rest else ''}, *args, **kwargs)"

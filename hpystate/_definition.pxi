@@ -49,7 +49,11 @@ def _check_params(impl, params, what, exact=True):
     except (TypeError, ValueError):
         return                      # not introspectable (some builtins): cannot check
     names = list(sig.parameters)
-    if params and params[0] == "state" and names and names[0] in ("self", "cls"):
+    # A member written as a plain method: (self, ...) where (state, self, ...) belongs. Only
+    # for members taking self/cls second (a state class's own method used as a module
+    # function or exec hook rightly calls its state self).
+    if len(params) > 1 and params[0] == "state" and params[1] in ("self", "cls") and \
+            names and names[0] == params[1] and names[1:2] != [params[1]]:
         raise TypeError(f"{what} {_describe(impl)}{sig}: the first parameter is the module "
                         f"state, then {params[1] if len(params) > 1 else 'the arguments'}: "
                         f"write ({', '.join(params)}{'' if exact else ', ...'})")
@@ -221,6 +225,12 @@ cdef class _RichcmpOp:
 
     def __call__(self, state, obj, other):
         return self.impl(state, obj, other, self.op)
+
+    @property
+    def __signature__(self):
+        P = _inspect.Parameter
+        return _inspect.Signature([P(n, P.POSITIONAL_OR_KEYWORD)
+                                   for n in ("state", "self", "other")])
 
 
 cdef _RichcmpOp _richcmp_op(impl, int op):
@@ -432,6 +442,7 @@ cdef int _add_python_member(TypeDef td, str attr, value) except -1:
         kind = _MK_STATICMETHOD if key == "__new__" else _MK_METHOD
         return _add_member(td, key, kind, value, None, (key,), f"Python-level slot {key!r}")
     if isinstance(value, _RichcmpMember):      # one member per comparison dunder
+        value._claimed = True
         for op, key in enumerate(_RICHCMP_DUNDERS):
             op_member = _SlotMember.__new__(_SlotMember)
             op_member.impl, op_member.dunder = _richcmp_op(value.impl, op), key
@@ -664,8 +675,18 @@ cdef tuple _text_signature(str name, doc, int flags, bint method):
         head, sep, rest = doc.partition("\n--\n\n")
         if sep and head.endswith(")") and "\n" not in head:
             params, body = head[len(name) + 1:-1].strip(), rest or None
-            params = _check_c_params(name, params, flags, method)
+            params = _check_c_params(name, _without_bound(params, method), flags, method)
     return f"({first}, {params})" if params else f"({first})", body
+
+
+cdef str _without_bound(str params, bint method):
+    """CPython's own form names the bound first parameter ``$self``/``$module``; a method's
+    line may also begin with ``self``. hpystate adds it: drop it here."""
+    first, comma, rest = params.partition(",")
+    first = first.strip()
+    if first.startswith("$") or (method and first == "self"):
+        return rest.strip()
+    return params
 
 
 cdef str _check_c_params(str name, str params, int flags, bint method):
@@ -675,15 +696,17 @@ cdef str _check_c_params(str name, str params, int flags, bint method):
             _inspect.Signature, None, f"($__hpystate_bound__, {params})", False) \
             if params else None
     except Exception as exc:
-        raise ValueError(f"{what}: signature ({params}) is not valid: {exc}") from None
+        raise ValueError(f"{what}: signature ({params}) is not valid: "
+                         f"{exc or type(exc).__name__}") from None
     ps = list(sig.parameters.values())[1:] if sig is not None else []
     P = _inspect.Parameter
     if flags == METH_NOARGS and ps:
         raise ValueError(f"{what}: METH_NOARGS takes no arguments, not ({params})")
     if flags == METH_O:
-        if len(ps) != 1 or ps[0].kind not in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD):
-            raise ValueError(f"{what}: METH_O takes exactly one positional argument, not "
-                             f"({params})")
+        if len(ps) != 1 or ps[0].kind not in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD) \
+                or ps[0].default is not P.empty:
+            raise ValueError(f"{what}: METH_O takes exactly one positional argument, "
+                             f"always given, not ({params})")
         return f"{ps[0]}, /"            # METH_O never takes it by keyword
     if flags == METH_FASTCALL and any(p.kind in (P.KEYWORD_ONLY, P.VAR_KEYWORD) for p in ps):
         raise ValueError(f"{what}: METH_FASTCALL takes no keyword arguments, not ({params}); "

@@ -482,7 +482,7 @@ cdef int _c_slot_entry(PyType_Slot *ts, _CImpl c, _Block *b, state, str modname,
         for dunder, mode, variant in c.adapters:
             fallbacks.append((dunder, _make_ccallable(
                 CMethod, c.impl, mode, variant, state, dunder, qual_prefix + dunder, modname,
-                None, _adapter_signature(dunder))))
+                None, _adapter_signature(dunder, mode))))
         if c.slot_id in _HIDDEN_SLOTS:  # no dunder stands in: a generic slot function
             ts.slot = c.slot_id         # finds the CMethod through the MRO
             ts.pfunc = _hidden_slot_function(c.slot_id)

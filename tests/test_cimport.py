@@ -84,6 +84,8 @@ def test_signatures_on_both_paths(pair, mode):
     assert sig(m1.fast) == "(*args)" and sig(m1.fastkw) == "(*args, **kwargs)"
     assert sig(m1.fail) == "()" and m1.fail.__doc__ is None
     assert m1.old_style.__doc__ == "old_style(x) -> x, a docstring of the old style"
+    assert sig(m1.Box.cpython_style) == "(self, n, /)"       # "$self, n, /" as CPython writes
+    assert sig(m1.Box.self_first) == "(self, /, a, b=2)"     # self: positional-only
     assert sig(m1.old_style) == "(arg, /)"      # no signature line: the convention's
     assert sig(m1.Box.take) == "(self, item, /)" and sig(m1.Box(1).take) == "(item, /)"
     assert m1.Box.take.__doc__ == "Return (state, item)."
@@ -140,6 +142,16 @@ def test_buffer_protocol(pair, mode):
     with pytest.raises(TypeError, match="read-write bytes-like"):  # a writable export:
         io.BytesIO(b"ab").readinto(ro)          # PyBuffer_FillInfo raised, nothing counted
     assert ro.exports == 0
+    # a subclass cannot pass something else off as the binding (it would be called as
+    # bf_getbuffer's C function): refused, on the fallback path where the name is looked up
+    Sub = type("Sub", (m1.Buf,), {"__slots__": (), "__hpystate_bf_getbuffer__":
+                                  m1.Box.__dict__["take"], "__hpystate_bf_releasebuffer__": 1})
+    if mode == "fallback":
+        with pytest.raises(TypeError, match="Sub.__hpystate_bf_getbuffer__ is not hpystate's "
+                                            "binding for this object"):
+            memoryview(Sub(b"x"))
+    else:
+        assert bytes(memoryview(Sub(b"x"))) == b"x"     # the slot itself: no lookup
     Both = type("Both", (m2.Buf, m1.Buf), {"__slots__": ()})
     s1.log.clear(), s2.log.clear()
     assert bytes(memoryview(Both(b"z"))) == b"z"    # the first base's binding, as CPython
@@ -396,7 +408,7 @@ def test_entries_released_with_the_module(cext):
     before = _core._trampolines_in_use()
     m = cext.defn.create()
     during = _core._trampolines_in_use()
-    assert sum(during) - sum(before) == 6 + 8 + 31  # 6 functions, 8 methods, 31 slots
+    assert sum(during) - sum(before) == 6 + 10 + 31  # 6 functions, 10 methods, 31 slots
     w = weakref.ref(hpystate.state_of(m))
     b = m.Box(1)
     del m
@@ -455,13 +467,15 @@ def test_bad_registrations_fail_at_definition_time(cext):
         "slot on a ModuleDef": (TypeError, "set_nb_add() needs a TypeDef (what ``@mod.type`` "
                                            "returns, or ``mod[name]``), not <hpystate ModuleDef"),
         "METH_O signature with two parameters": (
-            ValueError, "C function 's2': METH_O takes exactly one positional argument, not "
-                        "(a, b)"),
+            ValueError, "C function 's2': METH_O takes exactly one positional argument, always "
+                        "given, not (a, b)"),
         "METH_NOARGS signature with a parameter": (
             ValueError, "C method 's3': METH_NOARGS takes no arguments, not (a)"),
         "METH_FASTCALL signature with keywords": (
             ValueError, "METH_FASTCALL takes no keyword arguments, not (a, *, b)"),
         "invalid signature": (ValueError, "signature (a, ,) is not valid"),
+        "METH_O signature with a default": (
+            ValueError, "METH_O takes exactly one positional argument, always given, not (a=1)"),
         "state class mismatch": (
             TypeError, "hpystate module 'hps_cext_other_state': C function 'f' was compiled for "
                        "another state class than the definition's 'Other'"),
@@ -639,6 +653,7 @@ OPS = {
     "__get__": [lambda o: _through_a_class(o, lambda H: H().d),
                 lambda o: _through_a_class(o, lambda H: H.d),
                 lambda o: o.__get__(None, int), lambda o: o.__get__(1),
+                lambda o: o.__get__(None), lambda o: o.__get__(None, None),
                 lambda o: type(o).__get__(o, 2, int)],
     "__set__": [_descr_set, lambda o: o.__set__(1, 2)],
     "__delete__": [_descr_delete, lambda o: o.__delete__(1)],

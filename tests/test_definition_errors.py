@@ -261,6 +261,27 @@ def test_state_forgotten_in_the_first_parameter(d):
                 pass
 
 
+def test_a_state_class_method_may_call_its_state_self():
+    # the self/cls rule is for members written as plain methods, not for a state class's
+    # own methods used as module functions or exec hooks (there self *is* the state)
+    class S(hpystate.ModuleState):
+        def __init__(self):
+            self.n = 0
+
+        def incr(self, k=1):
+            self.n += k
+            return self.n
+
+        def setup(self, module):
+            self.n = 10
+
+    d = hpystate.ModuleDef("selfstate", state=S)
+    d.function(S.incr)
+    d.exec(S.setup)
+    m = d.create()
+    assert m.incr(2) == 12
+
+
 def test_handles_say_how_to_reach_the_instance_object(d):
     @d.type
     class Box:

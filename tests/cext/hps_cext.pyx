@@ -100,6 +100,8 @@ cdef object m_collect(St st, object self):
 add_method_noargs(BoxT, "who", m_who, "The state this method receives.")
 add_method_noargs(BoxT, "collect", m_collect)
 add_method_o(BoxT, "take", m_o, "take(item, /)\n--\n\nReturn (state, item).")
+add_method_o(BoxT, "cpython_style", m_o, "cpython_style($self, n, /)\n--\n\n")
+add_method_fastcall_kw(BoxT, "self_first", m_fastkw, "self_first(self, a, b=2)\n--\n\n")
 add_method_fastcall(BoxT, "fast", m_fast)
 add_method_fastcall_kw(BoxT, "fastkw", m_fastkw)
 
@@ -456,6 +458,8 @@ def bad_registrations():
         "METH_FASTCALL signature with keywords": lambda: add_function_fastcall(
             d, "s4", f_fast, "s4(a, *, b)\n--\n\n"),
         "invalid signature": lambda: add_function_fastcall(d, "s5", f_fast, "s5(a, ,)\n--\n\n"),
+        "METH_O signature with a default": lambda: add_function_o(d, "s6", f_o,
+                                                                "s6(a=1)\n--\n\n"),
         "bad name": lambda: add_method_noargs(t, "not valid", m_who),
         "duplicate function": lambda: (add_function_o(d, "f", f_o),
                                        add_function_o(d, "f", f_o)),
