@@ -185,6 +185,15 @@ cdef class _CCallable(_VectorcallBinding):
     def __cinit__(self):
         self._vectorcall = <void *>_c_vectorcall
 
+    @property
+    def __text_signature__(self):
+        return self._text_sig
+
+    @property
+    def __signature__(self):
+        # a module function's $module is bound; a CMethod's $self is not (binding drops it)
+        return _signature_of(self, not self._has_self)
+
 
 cdef object _not_an_instance(_CCallable f, obj):
     if f._owner is None:
@@ -446,14 +455,6 @@ cdef class CFunction(_CCallable):
     def __doc__(self):
         return self._doc_str
 
-    @property
-    def __text_signature__(self):
-        return self._text_sig
-
-    @property
-    def __signature__(self):
-        return _signature_of(self, True)
-
     def __repr__(self):
         return f"<hpystate C function {self._modname}.{self._qualname}>"
 
@@ -470,14 +471,6 @@ cdef class CMethod(_CCallable):
     @property
     def __doc__(self):
         return self._doc_str
-
-    @property
-    def __text_signature__(self):
-        return self._text_sig
-
-    @property
-    def __signature__(self):
-        return _signature_of(self, False)
 
     def __get__(self, instance, owner):
         if instance is None:

@@ -55,7 +55,7 @@ def _check_params(impl, params, what, exact=True):
     if len(params) > 1 and params[0] == "state" and params[1] in ("self", "cls") and \
             names and names[0] == params[1] and names[1:2] != [params[1]]:
         raise TypeError(f"{what} {_describe(impl)}{sig}: the first parameter is the module "
-                        f"state, then {params[1] if len(params) > 1 else 'the arguments'}: "
+                        f"state, then {params[1]}: "
                         f"write ({', '.join(params)}{'' if exact else ', ...'})")
     dummy = tuple(range(len(params)))
     try:
