@@ -55,9 +55,11 @@ DEPTHS = (0, 1, 10)
 
 
 def _contexts():
-    # "own type": a module function returning this instance's Box, as each approach reaches
-    # it (CPython: a type stored in module state; hpystate cimport: type_of(Box, st))
-    contexts = {"function()": "f()", "own type": "t()"}
+    # "own type": a module function returning this instance's Box from a field of its state,
+    # as CPython's C keeps it (xxlimited.c's state->Xxo_Type); "type_of()": the same through
+    # hpystate's checked handle lookup, type_of(Box, st) (only the C-level approaches have it:
+    # for C it is the same field read)
+    contexts = {"function()": "f()", "own type": "t()", "type_of()": "u()"}
     for depth in DEPTHS:
         for name, stmt in TYPE_CONTEXTS.items():
             label = name if depth == 0 else f"{name} depth {depth}"
@@ -66,7 +68,7 @@ def _contexts():
 
 
 CONTEXTS = _contexts()          # row label -> statement
-NAMES = ("f", "t") + tuple(f"{p}{d}" for d in DEPTHS for p in ("o", "mp"))
+NAMES = ("f", "t", "u") + tuple(f"{p}{d}" for d in DEPTHS for p in ("o", "mp"))
 
 
 def module_file(name, site):
@@ -100,8 +102,9 @@ def subclass_chain(base, depth):
 def namespace(module):
     """The objects the statements in CONTEXTS use, for one module instance."""
     ns = {"f": module.get}
-    if hasattr(module, "own_type"):     # else the "own type" cell is n/a (NameError)
-        ns["t"] = module.own_type
+    for name, func in (("t", "own_type"), ("u", "type_of")):
+        if hasattr(module, func):       # else the cell is n/a
+            ns[name] = getattr(module, func)
     for depth in DEPTHS:
         ns[f"o{depth}"] = subclass_chain(module.Box, depth)()
         ns[f"mp{depth}"] = subclass_chain(module.Map, depth)()
@@ -112,6 +115,8 @@ def check(stmt, ns):
     """None if ``stmt`` runs, else a short reason (the cell is reported n/a)."""
     try:
         eval(stmt, dict(ns)) if stmt != "pass" else None
+    except NameError:                   # namespace() found no such function in the module
+        return "not offered by this approach"
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     return None

@@ -8,6 +8,7 @@ from hpystate.state cimport ModuleState
 cdef class BenchState(ModuleState):
     cdef object value
     cdef Py_ssize_t n
+    cdef object box_type            # this instance's Box (the exec hook below sets it)
 
     def __init__(self):
         self.value = None
@@ -29,7 +30,17 @@ def set(BenchState state, v):
 
 @defn.function
 def own_type(BenchState state):
+    return state.box_type           # the hottest-path pattern: a field of the state
+
+
+@defn.function
+def type_of(BenchState state):
     return Box.of(state)
+
+
+@defn.exec
+def _keep_box(BenchState state, module):
+    state.box_type = Box.of(state)
 
 
 @defn.type

@@ -11,6 +11,7 @@
  * The interface every approach in the suite implements:
  *   get() -> value                 set(v) -> None (sets value)
  *   own_type() -> this instance's Box type (kept in the state)
+ *   type_of() -> the same, as hpystate's type_of(Box, st) reaches it (for C: the same field)
  *   Box(): get() take(x) take2(x, y) -> value;  box + 1, 1 + box, box == 1, next(box),
  *          box.value -> value;  len(box), hash(box) -> n
  *   Map(): len(map) -> n, through mp_length only
@@ -285,6 +286,7 @@ static PyMethodDef ref_functions[] = {
     {"get", f_get, METH_NOARGS, NULL},
     {"set", f_set, METH_O, NULL},
     {"own_type", f_own_type, METH_NOARGS, NULL},
+    {"type_of", f_own_type, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 
