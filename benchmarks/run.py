@@ -4,6 +4,8 @@
     python benchmarks/run.py                 # example + full suite (a few minutes)
     python benchmarks/run.py --quick         # CI smoke: tiny counts, no valgrind
     python benchmarks/run.py --json FILE     # also write the suite's results as JSON
+    python benchmarks/run.py --check BASELINE.json
+        # the regression gate (benchmarks/gate.py): callgrind only, floor and hpystate
     python benchmarks/run.py --all-pythons [--out DIR]
         # every installed CPython 3.10-3.15: a venv each (DIR/venvs), `pip install
         # ".[bench]"`, the suite, DIR/<version>.json; then DIR/chart.png (matplotlib)
@@ -80,6 +82,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="CI smoke mode")
     p.add_argument("--json", metavar="FILE", help="write the suite's results as JSON")
+    p.add_argument("--check", metavar="BASELINE",
+                   help="the regression gate against a suite result (benchmarks/gate.py)")
     p.add_argument("--all-pythons", action="store_true",
                    help="run the suite on every installed supported CPython")
     p.add_argument("--out", default=str(HERE / "results"),
@@ -88,8 +92,11 @@ def main(argv=None):
     if args.all_pythons:
         all_pythons(args.out)
         return
-    run_example()
     sys.path.insert(0, str(HERE))
+    if args.check:
+        import gate
+        sys.exit(gate.main(args.check, os.cpu_count() or 1))
+    run_example()
     import suite
     suite.main((["--quick"] if args.quick else []) + (["--json", args.json] if args.json
                                                         else []))

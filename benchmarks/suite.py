@@ -137,6 +137,14 @@ def measure_callgrind(keys, site, jobs):
     return results
 
 
+def _cython_version():
+    try:
+        import Cython
+        return Cython.__version__
+    except ImportError:
+        return None
+
+
 def _short(reason):
     return f"n/a ({reason[:70]})" if reason else "n/a"
 
@@ -288,6 +296,7 @@ def main(argv=None):
         sys.path.insert(0, site)
         built = [k for k in keys if k not in failed]
         report = {"python": platform.python_version(), "machine": platform.machine(),
+                  "cython": _cython_version(),
                   "approaches": {k: APPROACHES[k][3] for k in keys},
                   "not_built": failed, "contexts": CONTEXTS}
 

@@ -9,6 +9,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import tarfile
 import textwrap
 import venv
 
@@ -246,25 +247,68 @@ def test_get_include_has_the_header_and_pxd_files():
     assert (pathlib.Path(hpystate.cython_include()) / "hpystate" / "checked.pxi").is_file()
 
 
-def test_downstream_package_builds_in_a_fresh_venv(tmp_path):
-    # hpystate as a wheel (built from this checkout), then examples/counter_ext installed
-    # into a fresh venv by pip with build isolation: its build environment gets only what
-    # its pyproject.toml asks for (setuptools, Cython, hpystate from --find-links).
-    wheels = tmp_path / "wheels"
-    # A quick compile (only the build matters), with what GCC 14 rejects by default
-    # rejected: the downstream package, its generated entry point and hpystate.h included.
+def test_hpystate_sdist_has_sources_and_builds_the_wheel(built_from_sdist):
+    sdist, names = built_from_sdist["sdist"], built_from_sdist["names"]
+    top = sdist.name[:-len(".tar.gz")]
+    for path in ("LICENSE", "hpystate/_core.pyx", "hpystate/checked.pxi", "hpystate/hpystate.h",
+                 "tools/gen_slots.py", "tests/cext/hps_cext.pyx", "tests/conftest.py",
+                 "examples/counter_ext/src/counter_ext/_counter.pyx",
+                 "examples/counter_ext/MANIFEST.in", "benchmarks/ext/ref_ext.c"):
+        assert f"{top}/{path}" in names, path
+    generated = [n for n in names if n.endswith(".c") and "/benchmarks/ext/" not in n]
+    assert generated == [], generated       # Cython's output is made at build time
+    assert not [n for n in names if n.endswith((".so", ".pyc"))]
+    assert built_from_sdist["wheel"].is_file()
+    meta = built_from_sdist["metadata"]
+    assert "License-Expression: MIT" in meta and "License-File: LICENSE" in meta
+
+
+@pytest.fixture(scope="module")
+def built_from_sdist(tmp_path_factory):
+    # hpystate's sdist, and its wheel built from that sdist (python -m build does both),
+    # with a quick compile and what GCC 14 rejects by default rejected
+    out = tmp_path_factory.mktemp("hpystate-dist")
     env = {**os.environ, "CFLAGS": "-O0 " + STRICT_CFLAGS}
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "--no-build-isolation", "-w", str(wheels), str(ROOT)],
-                   check=True, env=env, capture_output=True)
+    proc = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "-o", str(out),
+                           str(ROOT)], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    [sdist] = out.glob("hpystate-*.tar.gz")
+    [wheel] = out.glob("hpystate-*.whl")
+    with tarfile.open(sdist) as tar:
+        names = tar.getnames()
+        meta = tar.extractfile(f"{sdist.name[:-len('.tar.gz')]}/PKG-INFO").read().decode()
+    return {"sdist": sdist, "wheel": wheel, "names": names, "metadata": meta, "dir": out}
+
+
+def test_downstream_package_builds_in_a_fresh_venv(tmp_path, built_from_sdist):
+    # examples/counter_ext through `python -m build` in a fresh venv: its sdist, then its
+    # wheel from that sdist in an isolated build environment that gets only what its
+    # pyproject.toml asks for (setuptools, Cython, and hpystate's wheel from PIP_FIND_LINKS);
+    # then the wheel installed and run.
+    wheels = built_from_sdist["dir"]
+    env = {**os.environ, "CFLAGS": "-O0 " + STRICT_CFLAGS, "PIP_FIND_LINKS": str(wheels)}
     example = tmp_path / "counter_ext"
     shutil.copytree(ROOT / "examples" / "counter_ext", example,
                     ignore=shutil.ignore_patterns("build", "*.egg-info", "*.c", "*.so"))
     venv.create(tmp_path / "venv", with_pip=True)
     python = tmp_path / "venv" / "bin" / "python"
     proc = subprocess.run([str(python), "-m", "pip", "install", "-q",
-                           "--disable-pip-version-check", "--find-links", str(wheels),
-                           str(example)], env=env, capture_output=True, text=True)
+                           "--disable-pip-version-check", "build"],
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    dist = tmp_path / "dist"
+    proc = subprocess.run([str(python), "-m", "build", "-o", str(dist), str(example)],
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    [sdist] = dist.glob("counter_ext-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        names = tar.getnames()
+    assert any(n.endswith("src/counter_ext/_counter.pyx") for n in names), names
+    assert not [n for n in names if n.endswith(".c")], names
+    [wheel] = dist.glob("counter_ext-*.whl")
+    proc = subprocess.run([str(python), "-m", "pip", "install", "-q",
+                           "--disable-pip-version-check", str(wheel)],
+                          env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     proc = subprocess.run([str(python), str(example / "demo.py")], capture_output=True,
                           text=True, cwd=tmp_path)
