@@ -137,12 +137,21 @@ static PyObject *hps_state_new(PyTypeObject *t, PyObject *args, PyObject *kwds) 
     }
     return o;
 }
-/* CPython's dealloc of classes defined in Python (noted by _instance.pxi at import; the
-   same function in every interpreter). */
+/* CPython's dealloc, traverse and clear of classes defined in Python (noted by
+   _instance.pxi at import; the same functions in every interpreter), for the layout types'
+   slots. C statics here rather than in Cython, which warns about every C global under
+   subinterpreter support; so is the capsule's table (_import.pxi), filled the same way by
+   every interpreter. */
 static destructor hps_subtype_dealloc = NULL;
-static void hps_note_subtype_dealloc(void *f) {
-    hps_subtype_dealloc = (destructor)f;
+static void *hps_subtype_traverse = NULL;
+static void *hps_subtype_clear = NULL;
+static void hps_note_subtype_fns(void *dealloc, void *traverse, void *clear) {
+    hps_subtype_dealloc = (destructor)dealloc;
+    hps_subtype_traverse = traverse;
+    hps_subtype_clear = clear;
 }
+#define hps_subtype_dealloc_fn ((void *)hps_subtype_dealloc)
+static HpyState_CAPI hps_c_api;
 /* Whether ModuleState's dealloc drops the reference an object holds to its type. Only a
    heap type is referenced; and a class defined in Python over a static base (a state
    class from a Cython module built without type specs) has its reference dropped by

@@ -23,7 +23,10 @@ cdef extern from "_capi.h":
         void *tp_vectorcall
 
     int hps_state_install(PyTypeObject_ *t) except -1
-    void hps_note_subtype_dealloc(void *f)
+    void hps_note_subtype_fns(void *dealloc, void *traverse, void *clear)
+    void *hps_subtype_dealloc_fn
+    void *hps_subtype_traverse
+    void *hps_subtype_clear
     unsigned long Py_TPFLAGS_DEFAULT
     unsigned long Py_TPFLAGS_BASETYPE
     unsigned long Py_TPFLAGS_HAVE_GC
@@ -143,6 +146,7 @@ cdef extern from "hpystate.h":
 
 
 cdef extern from "_capi.h":
+    HpyState_CAPI hps_c_api       # the capsule's table (_import.pxi fills it)
     bint HPS_FREE_THREADED
     void hps_enable_deferred_refcount(PyObject *op)
     void hps_ext_def_add(HpyState_ExtensionDef *x)

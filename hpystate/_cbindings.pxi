@@ -8,12 +8,8 @@
 # functions are vectorcall objects carrying the state; getters/setters get a closure.
 # When a table is exhausted the binding is installed the slower, equally correct way:
 # a C-level descriptor under the method or dunder name(s), dispatched by CPython's own slot
-# functions (see docs/cimport.md).
-
-cdef unsigned char _used[HPS_NKINDS][HPS_PER_KIND]     # guarded by hps_lock, as are:
-cdef int _n_used[HPS_NKINDS]            # entries taken, by kind
-cdef int _hint[HPS_NKINDS]              # where the next search for a free entry starts
-cdef int _limit = HPS_PER_KIND          # usable entries per kind (tests lower it)
+# functions (see docs/cimport.md). The tables and their allocation state are C statics in
+# _trampolines.h, guarded by hps_lock.
 
 
 cdef int _entry_alloc(int kind, void *impl, PyObject *state, int *held) noexcept:
@@ -23,14 +19,14 @@ cdef int _entry_alloc(int kind, void *impl, PyObject *state, int *held) noexcept
     cdef int i, j
     cdef int found = -1
     hps_lock()
-    if _n_used[kind] < _limit and held[kind] < _limit // 2 + _limit % 2:
-        for j in range(_limit):
-            i = (_hint[kind] + j) % _limit
-            if not _used[kind][i]:
-                _used[kind][i] = 1
-                _n_used[kind] += 1
+    if hps_n_used[kind] < hps_limit and held[kind] < hps_limit // 2 + hps_limit % 2:
+        for j in range(hps_limit):
+            i = (hps_hint[kind] + j) % hps_limit
+            if not hps_used[kind][i]:
+                hps_used[kind][i] = 1
+                hps_n_used[kind] += 1
                 held[kind] += 1
-                _hint[kind] = i + 1
+                hps_hint[kind] = i + 1
                 found = i
                 break
     hps_unlock()
@@ -46,8 +42,8 @@ cdef void _entry_release(int kind, int i, int *held) noexcept:
     hps_entries[kind][i].state = NULL
     hps_entries[kind][i].impl = NULL
     hps_lock()
-    _used[kind][i] = 0
-    _n_used[kind] -= 1
+    hps_used[kind][i] = 0
+    hps_n_used[kind] -= 1
     held[kind] -= 1
     hps_unlock()
     Py_XDECREF(state)
@@ -56,12 +52,12 @@ cdef void _entry_release(int kind, int i, int *held) noexcept:
 def _trampoline_limit(limit=None):
     """Testing hook: the number of usable trampolines per kind (set it to force the
     fallback path); returns the previous value."""
-    global _limit
-    old = _limit
+    global hps_limit
+    old = hps_limit
     if limit is not None:
         if not 0 <= limit <= HPS_PER_KIND:
             raise ValueError(f"limit must be between 0 and {HPS_PER_KIND}")
-        _limit = limit
+        hps_limit = limit
     return old
 
 
@@ -73,7 +69,7 @@ def _trampolines_in_use():
     for k in range(HPS_NKINDS):
         n = 0
         for i in range(HPS_PER_KIND):
-            n += _used[k][i]
+            n += hps_used[k][i]
         out.append(n)
     hps_unlock()
     return out
@@ -660,14 +656,14 @@ cdef int _add_slot(target, str slot, void *impl, _state_check check, str api) ex
     _check_target(target, TypeDef, api)
     cdef TypeDef tp = <TypeDef>target
     cdef _CImpl c
+    entry = _C_SLOTS.get(slot)                  # a constant table: no lock needed
+    if entry is None:
+        close = _difflib.get_close_matches(str(slot), list(_C_SLOTS), n=3)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise ValueError(f"type {tp.name!r}: unknown or unsupported C slot {slot!r}{hint}")
     with cython.critical_section(tp.moddef):    # atomic with freezing
         _check_open(tp.moddef, f"slot {slot!r}")
         _check_impl(impl, f"slot {tp.name}.{slot}")
-        entry = _C_SLOTS.get(slot)
-        if entry is None:
-            close = _difflib.get_close_matches(str(slot), list(_C_SLOTS), n=3)
-            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-            raise ValueError(f"type {tp.name!r}: unknown or unsupported C slot {slot!r}{hint}")
         c = _c_impl(slot, impl, None)
         c.slot_id, c.kind, c.adapters, claims = entry
         _add_member(tp, slot, _MK_C_SLOT, None, c, claims,

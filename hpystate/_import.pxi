@@ -181,8 +181,7 @@ cdef ModuleDef _extension_moddef(object module, HpyState_ExtensionDef *x):
 
 
 hps_set_cython_exec(<void *>_m_exec)
-cdef HpyState_CAPI _c_api
-_c_api.version = HPYSTATE_CAPI_VERSION
-_c_api.extension_init = _extension_init
-_c_api.extension_export = _extension_export
-_C_API = PyCapsule_New(&_c_api, b"hpystate._core._C_API", NULL)
+hps_c_api.version = HPYSTATE_CAPI_VERSION
+hps_c_api.extension_init = _extension_init
+hps_c_api.extension_export = _extension_export
+_C_API = PyCapsule_New(&hps_c_api, b"hpystate._core._C_API", NULL)

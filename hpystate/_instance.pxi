@@ -162,15 +162,9 @@ def _make_exception(ExceptionDef ed, str modname, list objects):
 class _LayoutProbe:
     __slots__ = ("probe",)
 
-cdef void *_subtype_dealloc = (<PyTypeObject_ *>_LayoutProbe).tp_dealloc
-cdef void *_subtype_traverse = (<PyTypeObject_ *>_LayoutProbe).tp_traverse
-cdef void *_subtype_clear = (<PyTypeObject_ *>_LayoutProbe).tp_clear
-hps_note_subtype_dealloc(_subtype_dealloc)      # for ModuleState's dealloc (_capi.h)
-
-# C statics are shared by every interpreter in the process: only constant C data here (module
-# globals of object type live in each interpreter's module state; see docs/subinterpreters.md).
-cdef const char *_WEAKLIST_NAME = "__weaklistoffset__"
-cdef const char *_DICT_NAME = "__dictoffset__"
+hps_note_subtype_fns((<PyTypeObject_ *>_LayoutProbe).tp_dealloc,      # _capi.h
+                     (<PyTypeObject_ *>_LayoutProbe).tp_traverse,
+                     (<PyTypeObject_ *>_LayoutProbe).tp_clear)
 
 
 cdef object _new_heap_type(const char *name, module, tuple bases, Py_ssize_t basicsize,
@@ -188,9 +182,9 @@ cdef object _new_heap_type(const char *name, module, tuple bases, Py_ssize_t bas
     for j in range(n_extra):
         tslots[k] = extra[j]
         k += 1
-    tslots[k].slot = Py_tp_dealloc; tslots[k].pfunc = _subtype_dealloc; k += 1
-    tslots[k].slot = Py_tp_traverse; tslots[k].pfunc = _subtype_traverse; k += 1
-    tslots[k].slot = Py_tp_clear; tslots[k].pfunc = _subtype_clear; k += 1
+    tslots[k].slot = Py_tp_dealloc; tslots[k].pfunc = hps_subtype_dealloc_fn; k += 1
+    tslots[k].slot = Py_tp_traverse; tslots[k].pfunc = hps_subtype_traverse; k += 1
+    tslots[k].slot = Py_tp_clear; tslots[k].pfunc = hps_subtype_clear; k += 1
     if mdefs != NULL:
         tslots[k].slot = Py_tp_members; tslots[k].pfunc = mdefs; k += 1
     if doc is not None:
@@ -354,11 +348,11 @@ cdef Py_ssize_t _fill_layout_members(PyMemberDef *mdefs, TypeDef td, Py_ssize_t 
         mdefs[i].offset = offset
         offset += sizeof(PyObject *)
     if dict_member:
-        _offset_member(&mdefs[n], _DICT_NAME, offset)
+        _offset_member(&mdefs[n], "__dictoffset__", offset)
         offset += sizeof(PyObject *)
         n += 1
     if weaklist_member:
-        _offset_member(&mdefs[n], _WEAKLIST_NAME, offset)
+        _offset_member(&mdefs[n], "__weaklistoffset__", offset)
         offset += sizeof(PyObject *)
     return offset
 

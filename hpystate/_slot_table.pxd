@@ -94,6 +94,11 @@ cdef extern from "_trampolines.h":
     int HPS_K_FINALIZE
     hps_entry hps_entries[HPS_NKINDS][HPS_PER_KIND]
     void *hps_trampolines[HPS_NKINDS][HPS_PER_KIND]
+    # entry allocation, guarded by hps_lock
+    unsigned char hps_used[HPS_NKINDS][HPS_PER_KIND]
+    int hps_n_used[HPS_NKINDS]
+    int hps_hint[HPS_NKINDS]
+    int hps_limit
     ctypedef PyObject *(*hps_meth_noargs_impl)(PyObject *state, PyObject *self)
     ctypedef PyObject *(*hps_meth_o_impl)(PyObject *state, PyObject *self, PyObject *arg)
     ctypedef PyObject *(*hps_meth_fastcall_impl)(PyObject *state, PyObject *self, PyObject *const *args, Py_ssize_t nargs)

@@ -39,6 +39,14 @@ enum {
 
 static hps_entry hps_entries[HPS_NKINDS][HPS_PER_KIND];
 
+/* Which entries are taken, all guarded by hps_lock (_cbindings.pxi allocates). Defined here,
+   not in Cython, which warns about every C global under subinterpreter support: these are
+   meant to be process-wide (docs/design.md, Limits). */
+static unsigned char hps_used[HPS_NKINDS][HPS_PER_KIND];
+static int hps_n_used[HPS_NKINDS];      /* entries taken, by kind */
+static int hps_hint[HPS_NKINDS];        /* where the next search for a free entry starts */
+static int hps_limit = HPS_PER_KIND;    /* usable entries per kind (tests lower it) */
+
 typedef PyObject * (*hps_meth_noargs_impl)(PyObject *state, PyObject *self);
 typedef PyObject * (*hps_meth_o_impl)(PyObject *state, PyObject *self, PyObject *arg);
 typedef PyObject * (*hps_meth_fastcall_impl)(PyObject *state, PyObject *self, PyObject *const *args, Py_ssize_t nargs);

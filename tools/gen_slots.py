@@ -53,6 +53,14 @@ enum {{
 
 static hps_entry hps_entries[HPS_NKINDS][HPS_PER_KIND];
 
+/* Which entries are taken, all guarded by hps_lock (_cbindings.pxi allocates). Defined here,
+   not in Cython, which warns about every C global under subinterpreter support: these are
+   meant to be process-wide (docs/design.md, Limits). */
+static unsigned char hps_used[HPS_NKINDS][HPS_PER_KIND];
+static int hps_n_used[HPS_NKINDS];      /* entries taken, by kind */
+static int hps_hint[HPS_NKINDS];        /* where the next search for a free entry starts */
+static int hps_limit = HPS_PER_KIND;    /* usable entries per kind (tests lower it) */
+
 {typedefs}
 
 /* tp_finalize (PEP 442) for a C-level ``__del__``: the pending exception is kept, and an
@@ -126,7 +134,11 @@ def pxd(per_kind):
               "    enum: HPS_PER_KIND", "    enum: HPS_NKINDS"]
     lines += [f"    int HPS_K_{k.upper()}" for k in KINDS]
     lines += ["    hps_entry hps_entries[HPS_NKINDS][HPS_PER_KIND]",
-              "    void *hps_trampolines[HPS_NKINDS][HPS_PER_KIND]"]
+              "    void *hps_trampolines[HPS_NKINDS][HPS_PER_KIND]",
+              "    # entry allocation, guarded by hps_lock",
+              "    unsigned char hps_used[HPS_NKINDS][HPS_PER_KIND]",
+              "    int hps_n_used[HPS_NKINDS]", "    int hps_hint[HPS_NKINDS]",
+              "    int hps_limit"]
     for kind, k in KINDS.items():
         ret, params = impl_signature(kind, k)
         ret = "PyObject *" if ret == "PyObject *" else ret + " "
