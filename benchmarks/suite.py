@@ -227,25 +227,23 @@ def _fmt(v, width=W, ratio=False):
 
 
 def render_calls(results, unit, keys):
-    head = f"{'context':<26}" + "".join(f"{APPROACHES[k][0]:>{W}}" for k in keys)
-    lines = [head, "-" * len(head)]
-    for ctx in CONTEXTS:
-        lines.append(f"{ctx:<26}" + "".join(_fmt(results[k][ctx]) for k in keys))
-    lines.append(f"({unit} per call, net of the loop)")
-    lines.append("")
-    lines.append(f"{'ratio to C static':<26}" + "".join(f"{APPROACHES[k][0]:>{W}}"
-                                                      for k in keys))
-    lines.append("-" * len(head))
+    """One table: C static's absolute cost, every other approach as a ratio to it."""
+    unit_short = unit.split(" ")[0]
+    lines = [f"Per call: C static in {unit}, the others as a ratio to it (lower is faster)",
+             f"{'context':<24}" + "".join(f"{APPROACHES[k][0]:>{W}}" for k in keys)]
+    lines.append("-" * len(lines[-1]))
     for ctx in CONTEXTS:
         base = results["static"][ctx]
         base = base["median"] if isinstance(base, dict) else base
-        row = []
-        for k in keys:
+        row = [_fmt(base)]
+        for k in keys[1:]:
             v = results[k][ctx]
             v = v["median"] if isinstance(v, dict) else v
-            row.append(_fmt(v / base, ratio=True) if not isinstance(v, str) and base
-                       else _fmt("n/a"))
-        lines.append(f"{ctx:<26}" + "".join(row))
+            row.append(_fmt(v / base, ratio=True) if not isinstance(v, str)
+                       and not isinstance(base, str) and base else _fmt("n/a"))
+        lines.append(f"{ctx:<24}" + "".join(row))
+    lines.append(f"({unit_short} net of the empty loop; depth N: an instance of a Python "
+                 "subclass N levels down)")
     notes = {}
     for k in keys:
         for ctx in CONTEXTS:
@@ -278,21 +276,78 @@ def render_creation(creation):
     return "\n".join(lines)
 
 
+def _ratios(results, key):
+    """{context: ratio to C static} of one approach's numeric cells."""
+    out = {}
+    for ctx in CONTEXTS:
+        v, base = results[key][ctx], results["static"][ctx]
+        v = v["median"] if isinstance(v, dict) else v
+        base = base["median"] if isinstance(base, dict) else base
+        if not isinstance(v, str) and not isinstance(base, str) and base:
+            out[ctx] = v / base
+    return out
+
+
+def render_headline(results, correct, unit):
+    """The answers first: each approach's range against the floor, and who is wrong."""
+    lines = [f"Headline ({unit} per call, as a ratio to C static: hand-written C reading "
+             "a static global):"]
+    for k in APPROACHES:
+        if k == "static":
+            continue
+        r = _ratios(results, k)
+        r.pop("type_of()", None)        # a checked lookup against a field read: own row
+        wrong = [c for c, seen in correct.get(k, {}).items() if seen.startswith("WRONG")]
+        if not r:
+            why = next((v for v in results[k].values() if isinstance(v, str)), "")
+            lines.append(f"  {APPROACHES[k][0]:<12} {why or 'not measured'}")
+            continue
+        span = f"{min(r.values()):.2f}-{max(r.values()):.2f}x"
+        verdict = (f"WRONG state in {len(wrong)} of {len(correct[k])} correctness checks"
+                   if wrong else "right state everywhere" if k in correct and
+                   all(v == "right" for v in correct[k].values()) else "")
+        lines.append(f"  {APPROACHES[k][0]:<12} {span:>13} over {len(r):>2} contexts"
+                     + (f"; {verdict}" if verdict else ""))
+    return "\n".join(lines)
+
+
+def render_legend(keys):
+    lines = ["Columns:"]
+    for k in keys:
+        lines += textwrap.wrap(APPROACHES[k][3], 96, initial_indent=f"  {APPROACHES[k][0]:<13}",
+                               subsequent_indent=" " * 15)
+    return "\n".join(lines)
+
+
+def _step(what):
+    print(f"  {what} ...", end="", flush=True)
+    return time.perf_counter()
+
+
+def _done(t0):
+    print(f" {time.perf_counter() - t0:.0f} s", flush=True)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true",
                    help="smoke mode (CI): tiny counts, wall-clock only, no valgrind")
     p.add_argument("--json", metavar="FILE", help="also write every result as JSON")
+    p.add_argument("--wall-clock", action="store_true",
+                   help="also print the wall-clock tables (noisy: always in --json)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = p.parse_args(argv)
     metric = "callgrind" if shutil.which("valgrind") and not args.quick else "time"
     print(f"hpystate benchmark suite: Python {platform.python_version()} "
-          f"({platform.machine()}), metric: {metric}{' + time' if metric == 'callgrind' else ''}")
+          f"({platform.machine()}), {metric == 'callgrind' and 'instructions (callgrind)' or 'wall-clock only (no valgrind, or --quick)'}",
+          flush=True)
     keys = list(APPROACHES)
     with tempfile.TemporaryDirectory() as site:
+        t = _step(f"building the {len(keys)} approaches")
         failed = build(site)
+        _done(t)
         for k, reason in failed.items():
-            print(f"  {APPROACHES[k][0]}: not built: {reason}")
+            print(f"    {APPROACHES[k][0]}: not built: {reason}")
         sys.path.insert(0, site)
         built = [k for k in keys if k not in failed]
         report = {"python": platform.python_version(), "machine": platform.machine(),
@@ -306,22 +361,42 @@ def main(argv=None):
             return results
 
         number, repeat = (200, 3) if args.quick else (20_000, 7)
+        t = _step(f"wall-clock, {len(CONTEXTS)} contexts x {len(built)} approaches")
         report["time"] = blank(measure_time(built, site, number, repeat))
+        _done(t)
         if metric == "callgrind":
+            t = _step(f"instructions under callgrind, {args.jobs} at a time")
             report["callgrind"] = blank(measure_callgrind(built, site, args.jobs))
-            print()
-            print(render_calls(report["callgrind"], "instructions", keys))
-        print()
-        print(render_calls(report["time"], "ns (median of interleaved repeats)", keys))
+            _done(t)
+        t = _step("correctness: class Both(m1.Box, m2.Box)")
         correct = measure_correctness(built, site)
         for k in failed:
             correct[k] = {c: "not built" for c in approaches.CORRECTNESS}
         report["correctness"] = correct
-        print()
-        print(render_correctness(correct, keys))
+        _done(t)
+        t = _step("module creation and memory")
         report["creation"] = measure_creation(site, metric, args.quick)
+        _done(t)
+    main_metric, unit = (("callgrind", "instructions") if metric == "callgrind"
+                         else ("time", "ns (median of interleaved repeats)"))
+    print()
+    if args.quick:
+        print("(smoke mode: a few hundred calls per cell, so the numbers below say nothing)")
+    print(render_headline(report[main_metric], correct, unit.split(" ")[0]))
+    print()
+    print(render_correctness(correct, keys))
+    print()
+    print(render_legend(keys))
+    print()
+    print(render_calls(report[main_metric], unit, keys))
+    if args.wall_clock and metric == "callgrind":
         print()
-        print(render_creation(report["creation"]))
+        print(render_calls(report["time"], "ns (median of interleaved repeats)", keys))
+    print()
+    print(render_creation(report["creation"]))
+    if metric == "callgrind" and not args.wall_clock:
+        print("\n(wall-clock tables: --wall-clock; every number: --json FILE; "
+              "docs/benchmarks.md reads them)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
