@@ -26,6 +26,7 @@ setup(
          Extension("hpystate._needs_gil", ["hpystate/_needs_gil.pyx"],
                    define_macros=CORE_MACROS, extra_compile_args=STRICT)],
         compiler_directives={"language_level": 3, "subinterpreters_compatible": "own_gil",
+                             "auto_pickle": False,     # pickling is by reference or refused
                              "freethreading_compatible": True},
     ),
 )

@@ -135,23 +135,47 @@ cdef PyObject *_state_callable_vectorcall(PyObject *callable, PyObject **args, s
                             kwnames)
 
 
-# The implementation's docstring is each instance's __doc__, so these classes document
-# themselves in comments (a class docstring would shadow the property).
+# The implementation's docstring is each instance's __doc__, and the class's own
+# documentation is the class's (help() on either): a descriptor answering both, since a
+# property would answer the class with itself.
+
+@cython.final
+@cython.auto_pickle(False)
+cdef class _BindingDoc:
+    cdef str _class_doc
+    cdef object _of         # instance -> its docstring
+
+    def __cinit__(self, str class_doc, of):
+        self._class_doc = class_doc
+        self._of = of
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self._class_doc
+        return self._of(instance)
+
+
+def _impl_doc(_StateCallable f):
+    return getattr(f._impl, "__doc__", None)
+
+
+def _fget_doc(StateProperty p):
+    return getattr(p._fget, "__doc__", None)
 
 @cython.final
 cdef class StateFunction(_StateCallable):
-    # A module-level function bound to one module instance's state. Calling it calls
-    # ``impl(state, *args, **kwargs)`` through vectorcall.
+    __doc__ = _BindingDoc(
+        "A module function of one module instance: calling it calls "
+        "``impl(state, *args, **kwargs)`` with that instance's state (through vectorcall). "
+        "What ``@mod.function`` makes in every instance; its ``__doc__``, ``__name__``, "
+        "``__qualname__`` and signature are the implementation's, without ``state``.",
+        _impl_doc)
 
     @property
     def __module__(self):
         # On each concrete class: a heap type's own ``__module__`` string (Cython's
         # type-spec mode) would shadow a property inherited from _Binding.
         return self._modname
-
-    @property
-    def __doc__(self):
-        return getattr(self._impl, "__doc__", None)
 
     def __repr__(self):
         return f"<hpystate function {self._modname}.{self._qualname}>"
@@ -159,19 +183,18 @@ cdef class StateFunction(_StateCallable):
 
 @cython.final
 cdef class StateMethod(_StateCallable):
-    # A method (or slot dunder) of an hpystate type, bound to the state of the module
-    # instance that created the type. A method descriptor (Py_TPFLAGS_METHOD_DESCRIPTOR):
-    # ``obj.name(*a)`` calls ``impl(state, obj, *a)`` without creating a bound method.
+    __doc__ = _BindingDoc(
+        "A method (or special method) of an hpystate type, bound to the state of the module "
+        "instance that created the type: ``obj.name(*a)`` calls ``impl(state, obj, *a)``. A "
+        "method descriptor, so no bound method is created for a call; ``__doc__`` and the "
+        "signature are the implementation's, without ``state``.",
+        _impl_doc)
 
     @property
     def __module__(self):
         # On each concrete class: a heap type's own ``__module__`` string (Cython's
         # type-spec mode) would shadow a property inherited from _Binding.
         return self._modname
-
-    @property
-    def __doc__(self):
-        return getattr(self._impl, "__doc__", None)
 
     def __get__(self, instance, owner):
         if instance is None:
@@ -216,8 +239,12 @@ _enable_vectorcall(StateMethod, _vectorcall_offset(), Py_TPFLAGS_METHOD_DESCRIPT
 @cython.final
 @cython.auto_pickle(False)
 cdef class StateProperty(_Binding):
-    # A data descriptor whose getter/setter/deleter receive the state of the module instance
-    # that created the type: ``obj.name`` calls ``fget(state, obj)``.
+    __doc__ = _BindingDoc(
+        "An attribute of an hpystate type whose getter, setter and deleter receive the state "
+        "of the module instance that created the type: ``obj.name`` calls "
+        "``fget(state, obj)``, ``obj.name = v`` calls ``fset(state, obj, v)``. What "
+        "``@hpystate.getter`` makes in every instance's type; ``__doc__`` is the getter's.",
+        _fget_doc)
     cdef object _fget
     cdef object _fset
     cdef object _fdel
@@ -245,9 +272,6 @@ cdef class StateProperty(_Binding):
                                  "object has no deleter")
         _call_state(self._fdel, self._state, instance, NULL)
 
-    @property
-    def __doc__(self):
-        return getattr(self._fget, "__doc__", None)
 
     @property
     def fget(self):

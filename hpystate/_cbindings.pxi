@@ -438,18 +438,21 @@ cdef PyObject *_c_vectorcall(PyObject *callable, PyObject **args, size_t nargsf,
     return <PyObject *>result
 
 
+def _c_doc(_CCallable f):
+    return f._doc_str
+
+
 @cython.final
 cdef class CFunction(_CCallable):
-    # A module function implemented in C: ``m.f(*a)`` calls ``impl(state, ...)`` by its
-    # calling convention (METH_NOARGS, METH_O, METH_FASTCALL[|METH_KEYWORDS]).
+    __doc__ = _BindingDoc(
+        "A module function implemented in C (the cimport API) when its kind's trampoline "
+        "table is full: ``m.f(*a)`` calls ``impl(state, ...)`` by its calling convention "
+        "(METH_NOARGS, METH_O, METH_FASTCALL[|METH_KEYWORDS]), with the same state and "
+        "semantics as a trampoline, a little slower (docs/cimport.md).", _c_doc)
 
     @property
     def __module__(self):
         return self._modname
-
-    @property
-    def __doc__(self):
-        return self._doc_str
 
     def __repr__(self):
         return f"<hpystate C function {self._modname}.{self._qualname}>"
@@ -457,16 +460,15 @@ cdef class CFunction(_CCallable):
 
 @cython.final
 cdef class CMethod(_CCallable):
-    # A C-level method or slot adapter installed on a type as a method descriptor: the
-    # fallback when a trampoline table is exhausted (docs/cimport.md).
+    __doc__ = _BindingDoc(
+        "A method or special method implemented in C (the cimport API), installed on a type "
+        "as a method descriptor when its kind's trampoline table is full: ``obj.m(*a)`` calls "
+        "``impl(state, obj, ...)`` with the state of the module instance that created the "
+        "type, as a trampoline would, a little slower (docs/cimport.md).", _c_doc)
 
     @property
     def __module__(self):
         return self._modname
-
-    @property
-    def __doc__(self):
-        return self._doc_str
 
     def __get__(self, instance, owner):
         if instance is None:

@@ -724,6 +724,8 @@ cdef class FunctionDef:
     cdef _CImpl _c              # the C implementation (cimport API), or None
 
     def of(self, owner):
+        """This function as a module instance made from this definition has it (``owner``:
+        the module or its state): the ``StateFunction`` bound to that instance's state."""
         _check_self(self, FunctionDef, "of")
         module = (<ModuleState>owner)._module if isinstance(owner, ModuleState) else owner
         if _block_of(module, self.moddef) == NULL:
@@ -829,7 +831,10 @@ cdef int _require_gil(str name) except -1:
 
 
 cdef class ModuleDef:
-    """The definition of an extension module with per-instance state.
+    """ModuleDef(name, state=None, doc=None, *, multiple_interpreters='own_gil', gil_used=True)
+--
+
+    The definition of an extension module with per-instance state.
 
     ``ModuleDef(name, state=StateClass, doc=...)`` collects functions, types, exceptions and
     exec hooks; every ``create()`` (or import through ``register``) makes a fresh module with

@@ -36,7 +36,7 @@ def _plain(state, *args, **kwargs):
 
 
 def _base_definition():
-    d = hpystate.ModuleDef("fuzz.base", state=State)
+    d = hpystate.ModuleDef("fuzz.base", state=State, gil_used=False)  # GIL stays off on 3.14t
 
     @d.type
     class Box:

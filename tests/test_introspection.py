@@ -218,3 +218,48 @@ def test_hpystate_classes_are_immutable():
     class Sub(hpystate.ModuleState):        # subclasses stay ordinary classes
         pass
     Sub.extra = 1
+
+
+def test_public_classes_document_themselves_and_their_instances_keep_the_impls_doc():
+    # help() on a binding class shows what it is; on an instance, the implementation's doc
+    import pydoc
+    for cls in (hpystate.StateFunction, hpystate.StateMethod, hpystate.StateProperty,
+                hpystate.CFunction, hpystate.CMethod, hpystate.ModuleDef, hpystate.TypeDef,
+                hpystate.ExceptionDef, hpystate.FunctionDef, hpystate.ModuleState,
+                hpystate.Loader):
+        assert isinstance(cls.__doc__, str) and len(cls.__doc__) > 40, cls
+        text = pydoc.render_doc(cls, renderer=pydoc.plaintext)
+        assert "__reduce_cython__" not in text and "__setstate_cython__" not in text, cls
+    for meth in (hpystate.FunctionDef.of, hpystate.TypeDef.of, hpystate.ExceptionDef.of):
+        assert meth.__doc__, meth
+    d = hpystate.ModuleDef("doc_kinds")
+
+    @d.function
+    def incr(state, n=1):
+        """Add n."""
+
+    @d.type
+    class Box:
+        __slots__ = ()
+
+        @hpystate.method
+        def get(state, self):
+            """The value."""
+
+        @hpystate.getter
+        def doubled(state, self):
+            """Twice the value."""
+
+    m = d.create()
+    assert isinstance(m.incr, hpystate.StateFunction) and m.incr.__doc__ == "Add n."
+    assert isinstance(m.Box.__dict__["get"], hpystate.StateMethod)
+    assert m.Box.get.__doc__ == "The value." and m.Box().get.__doc__ == "The value."
+    assert isinstance(m.Box.__dict__["doubled"], hpystate.StateProperty)
+    assert m.Box.__dict__["doubled"].__doc__ == "Twice the value."
+
+
+def test_module_def_has_a_signature():
+    sig = inspect.signature(hpystate.ModuleDef)
+    assert list(sig.parameters) == ["name", "state", "doc", "multiple_interpreters",
+                                    "gil_used"]
+    assert sig.parameters["multiple_interpreters"].kind is inspect.Parameter.KEYWORD_ONLY
