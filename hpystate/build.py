@@ -20,12 +20,22 @@ In a setuptools ``setup.py``::
 
 Only ``hpystate`` (plus Cython and setuptools) is needed at build time; see
 docs/subinterpreters.md.
+
+Other build systems (meson-python, CMake, a Makefile) use the command line, which says
+the same things as text (docs/subinterpreters.md has a meson-python recipe)::
+
+    python -m hpystate.build entry pkg.mod pkg._impl:moddef -o mod_entry.c
+    python -m hpystate.build cython-args [--subinterpreters own_gil] [--freethreading]
+    python -m hpystate.build cflags        # CYTHON_MACROS as -D flags, -I get_include()
+    python -m hpystate.build include       # hpystate.get_include()
+    python -m hpystate.build cython-include
 """
 import os
 
 import hpystate
 
-__all__ = ["extension", "cythonize", "CYTHON_MACROS", "STUB_DIR"]
+__all__ = ["extension", "cythonize", "entry_source", "cython_args", "c_flags", "CYTHON_MACROS",
+           "STUB_DIR"]
 
 #: The C macros Cython needs for a module to be loadable in several interpreters.
 CYTHON_MACROS = [("CYTHON_USE_MODULE_STATE", "1"), ("CYTHON_USE_TYPE_SPECS", "1")]
@@ -128,3 +138,69 @@ def cythonize(module_list, *, subinterpreters="own_gil", freethreading_compatibl
         defined = {m[0] for m in ext.define_macros}
         ext.define_macros += [m for m in CYTHON_MACROS if m[0] not in defined]
     return extensions
+
+
+def cython_args(subinterpreters="own_gil", freethreading_compatible=False):
+    """The Cython command-line arguments ``cythonize()`` amounts to: the directives and the
+    include path (for build systems that run ``cython`` themselves)."""
+    if subinterpreters not in _MI_MACROS:
+        raise ValueError(f"subinterpreters must be one of {tuple(_MI_MACROS)}, not "
+                         f"{subinterpreters!r}")
+    return ["-3", "-X", f"subinterpreters_compatible={subinterpreters}",
+            "-X", f"freethreading_compatible={bool(freethreading_compatible)}",
+            "-I", hpystate.cython_include()]
+
+
+def c_flags():
+    """The C compiler flags of an extension that ``cythonize()`` and ``extension()`` set:
+    ``CYTHON_MACROS`` as ``-D`` flags and ``-I`` ``hpystate.get_include()``."""
+    return [f"-D{k}={v}" for k, v in CYTHON_MACROS] + ["-I" + hpystate.get_include()]
+
+
+def main(argv=None):
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(prog="python -m hpystate.build",
+                                description="hpystate's build facts for any build system")
+    sub = p.add_subparsers(dest="command", required=True)
+    e = sub.add_parser("entry", help="write the C entry point of an extension module")
+    e.add_argument("name", help="the extension's full name, e.g. pkg.mod")
+    e.add_argument("target", help="where its ModuleDef is: 'pkg._impl:moddef'")
+    e.add_argument("-o", "--output", help="the C file to write (default: stdout)")
+    e.add_argument("--multiple-interpreters", default="own_gil", choices=tuple(_MI_MACROS))
+    e.add_argument("--gil-used", default="true", choices=("true", "false"),
+                   help="as the ModuleDef's gil_used (default: true)")
+    c = sub.add_parser("cython-args", help="Cython's arguments, as cythonize() sets them")
+    c.add_argument("--subinterpreters", default="own_gil", choices=tuple(_MI_MACROS))
+    c.add_argument("--freethreading", action="store_true",
+                   help="declare the modules safe without the GIL (docs/threads.md)")
+    sub.add_parser("cflags", help="the C flags of an extension built against hpystate")
+    sub.add_parser("include", help="hpystate.get_include(): hpystate.h and the .pxd files")
+    sub.add_parser("cython-include", help="hpystate.cython_include(): Cython's include path")
+    args = p.parse_args(argv)
+    if args.command == "entry":
+        try:
+            source = entry_source(args.name, args.target,
+                                  multiple_interpreters=args.multiple_interpreters,
+                                  gil_used=args.gil_used == "true")
+        except (TypeError, ValueError) as exc:
+            p.error(str(exc))
+        if args.output:
+            with open(args.output, "w") as f:
+                f.write(source)
+        else:
+            sys.stdout.write(source)
+    elif args.command == "cython-args":
+        print(" ".join(cython_args(args.subinterpreters, args.freethreading)))
+    elif args.command == "cflags":
+        print(" ".join(c_flags()))
+    elif args.command == "include":
+        print(hpystate.get_include())
+    else:
+        print(hpystate.cython_include())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -321,3 +321,62 @@ def test_downstream_package_builds_in_a_fresh_venv(tmp_path, built_from_sdist):
         print(type(m.__loader__).__name__, m.incr(2))
     ''')], capture_output=True, text=True, cwd=tmp_path)
     assert proc.stdout.split() == ["ExtensionFileLoader", "2"], proc.stderr
+
+
+def test_meson_python_recipe_builds_a_working_extension(tmp_path, built_from_sdist):
+    # examples/meson_counter: meson.build asks `python -m hpystate.build` for the Cython
+    # arguments, the C flags and the entry point; meson-python builds the wheel in an
+    # isolated environment (hpystate's wheel from PIP_FIND_LINKS), with strict C flags.
+    env = {**os.environ, "CFLAGS": STRICT_CFLAGS, "PIP_FIND_LINKS": str(built_from_sdist["dir"])}
+    example = tmp_path / "meson_counter"
+    shutil.copytree(ROOT / "examples" / "meson_counter", example,
+                    ignore=shutil.ignore_patterns("build", ".mesonpy-*"))
+    dist = tmp_path / "dist"
+    proc = subprocess.run([sys.executable, "-m", "build", "--wheel", "-o", str(dist),
+                           str(example)], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    [wheel] = dist.glob("meson_counter-*.whl")
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--disable-pip-version-check", "--target", str(site), str(wheel)],
+                   check=True, capture_output=True)
+    out = run_child('''
+import sys
+import meson_counter.counter as m
+first = [type(m.__loader__).__name__, m.incr(2), m.count(), m.count.__text_signature__]
+del sys.modules["meson_counter.counter"]
+import meson_counter.counter as again
+result = first + [again is m, again.count(), m.count()]
+''', env={"PYTHONPATH": str(site)})
+    assert out["result"] == ["ExtensionFileLoader", 2, 2, "($module, /)", False, 0, 2]
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["cflags"], lambda: " ".join(hpystate.build.c_flags())),
+    (["include"], hpystate.get_include),
+    (["cython-include"], hpystate.cython_include),
+    (["cython-args", "--subinterpreters", "shared_gil"],
+     lambda: f"-3 -X subinterpreters_compatible=shared_gil -X freethreading_compatible=False "
+             f"-I {hpystate.cython_include()}"),
+])
+def test_build_command_line_says_what_the_setuptools_helpers_do(argv, expected):
+    proc = subprocess.run([sys.executable, "-m", "hpystate.build", *argv],
+                          capture_output=True, text=True, cwd=ROOT.parent)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == expected()
+    assert hpystate.build.c_flags() == [f"-D{k}={v}" for k, v in hpystate.build.CYTHON_MACROS] \
+        + ["-I" + hpystate.get_include()]
+
+
+def test_build_command_line_entry(tmp_path):
+    out = tmp_path / "e.c"
+    proc = subprocess.run([sys.executable, "-m", "hpystate.build", "entry", "pkg.mod",
+                           "pkg._impl:d", "--multiple-interpreters", "no", "--gil-used",
+                           "false", "-o", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text() == hpystate.build.entry_source(
+        "pkg.mod", "pkg._impl:d", multiple_interpreters="no", gil_used=False)
+    proc = subprocess.run([sys.executable, "-m", "hpystate.build", "entry", "pkg.mod",
+                           "no-colon"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "target must look like 'package.module:attribute', not 'no-colon'" in proc.stderr
