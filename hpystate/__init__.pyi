@@ -21,7 +21,12 @@ from hpystate._core import (
 )
 
 __version__: str
-__all__: list[str]
+__all__ = [
+    "CFunction", "CMethod", "ExceptionDef", "FunctionDef", "Loader", "ModuleDef", "ModuleState",
+    "StateFunction", "StateMethod", "StateProperty", "TypeDef", "cython_include", "get_include",
+    "classmethod", "getter", "method", "register", "slot", "state_of", "staticmethod",
+    "unregister",
+]
 
 def get_include() -> str: ...
 def cython_include() -> str: ...
