@@ -361,7 +361,7 @@ result = first + [again is m, again.count(), m.count()]
 ])
 def test_build_command_line_says_what_the_setuptools_helpers_do(argv, expected):
     proc = subprocess.run([sys.executable, "-m", "hpystate.build", *argv],
-                          capture_output=True, text=True, cwd=ROOT.parent)
+                          capture_output=True, text=True, cwd=ROOT.parent)   # not the checkout
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == expected()
     assert hpystate.build.c_flags() == [f"-D{k}={v}" for k, v in hpystate.build.CYTHON_MACROS] \
@@ -372,11 +372,12 @@ def test_build_command_line_entry(tmp_path):
     out = tmp_path / "e.c"
     proc = subprocess.run([sys.executable, "-m", "hpystate.build", "entry", "pkg.mod",
                            "pkg._impl:d", "--multiple-interpreters", "no", "--gil-used",
-                           "false", "-o", str(out)], capture_output=True, text=True)
+                           "false", "-o", str(out)], capture_output=True, text=True,
+                          cwd=tmp_path)     # not the checkout: the installed hpystate
     assert proc.returncode == 0, proc.stderr
     assert out.read_text() == hpystate.build.entry_source(
         "pkg.mod", "pkg._impl:d", multiple_interpreters="no", gil_used=False)
     proc = subprocess.run([sys.executable, "-m", "hpystate.build", "entry", "pkg.mod",
-                           "no-colon"], capture_output=True, text=True)
+                           "no-colon"], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2
     assert "target must look like 'package.module:attribute', not 'no-colon'" in proc.stderr
