@@ -232,15 +232,12 @@ def render_calls(results, unit, keys):
     lines = [f"Per call: C static in {unit}, the others as a ratio to it (lower is faster)",
              f"{'context':<24}" + "".join(f"{APPROACHES[k][0]:>{W}}" for k in keys)]
     lines.append("-" * len(lines[-1]))
+    ratios = {k: _ratios(results, k) for k in keys[1:]}
     for ctx in CONTEXTS:
-        base = results["static"][ctx]
-        base = base["median"] if isinstance(base, dict) else base
-        row = [_fmt(base)]
+        row = [_fmt(results["static"][ctx])]
         for k in keys[1:]:
-            v = results[k][ctx]
-            v = v["median"] if isinstance(v, dict) else v
-            row.append(_fmt(v / base, ratio=True) if not isinstance(v, str)
-                       and not isinstance(base, str) and base else _fmt("n/a"))
+            r = ratios[k].get(ctx)
+            row.append(_fmt(r, ratio=True) if r is not None else _fmt("n/a"))
         lines.append(f"{ctx:<24}" + "".join(row))
     lines.append(f"({unit_short} net of the empty loop; depth N: an instance of a Python "
                  "subclass N levels down)")
@@ -338,9 +335,10 @@ def main(argv=None):
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = p.parse_args(argv)
     metric = "callgrind" if shutil.which("valgrind") and not args.quick else "time"
+    measuring = ("instructions (callgrind)" if metric == "callgrind"
+                 else "wall-clock only (no valgrind, or --quick)")
     print(f"hpystate benchmark suite: Python {platform.python_version()} "
-          f"({platform.machine()}), {metric == 'callgrind' and 'instructions (callgrind)' or 'wall-clock only (no valgrind, or --quick)'}",
-          flush=True)
+          f"({platform.machine()}), {measuring}", flush=True)
     keys = list(APPROACHES)
     with tempfile.TemporaryDirectory() as site:
         t = _step(f"building the {len(keys)} approaches")

@@ -272,7 +272,6 @@ cdef class StateProperty(_Binding):
                                  "object has no deleter")
         _call_state(self._fdel, self._state, instance, NULL)
 
-
     @property
     def fget(self):
         return self._fget

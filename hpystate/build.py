@@ -120,16 +120,9 @@ def cythonize(module_list, *, subinterpreters="own_gil", freethreading_compatibl
     (docs/threads.md). Returns the extensions."""
     from Cython.Build import cythonize as _cythonize
 
-    if subinterpreters not in _MI_MACROS:
-        raise ValueError(f"subinterpreters must be one of {tuple(_MI_MACROS)}, not "
-                         f"{subinterpreters!r}")
-    if not isinstance(freethreading_compatible, bool):
-        raise TypeError(f"freethreading_compatible must be True or False, not "
-                        f"{freethreading_compatible!r}")
     directives = dict(kwargs.pop("compiler_directives", None) or {})
-    directives.setdefault("language_level", 3)
-    directives.setdefault("subinterpreters_compatible", subinterpreters)
-    directives.setdefault("freethreading_compatible", freethreading_compatible)
+    for key, value in _directives(subinterpreters, freethreading_compatible).items():
+        directives.setdefault(key, value)
     include_path = list(kwargs.pop("include_path", None) or [])
     include_path.append(hpystate.cython_include())      # include "hpystate/checked.pxi"
     extensions = _cythonize(module_list, compiler_directives=directives,
@@ -140,15 +133,25 @@ def cythonize(module_list, *, subinterpreters="own_gil", freethreading_compatibl
     return extensions
 
 
-def cython_args(subinterpreters="own_gil", freethreading_compatible=False):
-    """The Cython command-line arguments ``cythonize()`` amounts to: the directives and the
-    include path (for build systems that run ``cython`` themselves)."""
+def _directives(subinterpreters, freethreading_compatible):
+    """The Cython directives of ``cythonize()`` and ``cython_args()``, checked."""
     if subinterpreters not in _MI_MACROS:
         raise ValueError(f"subinterpreters must be one of {tuple(_MI_MACROS)}, not "
                          f"{subinterpreters!r}")
-    return ["-3", "-X", f"subinterpreters_compatible={subinterpreters}",
-            "-X", f"freethreading_compatible={bool(freethreading_compatible)}",
-            "-I", hpystate.cython_include()]
+    if not isinstance(freethreading_compatible, bool):
+        raise TypeError(f"freethreading_compatible must be True or False, not "
+                        f"{freethreading_compatible!r}")
+    return {"language_level": 3, "subinterpreters_compatible": subinterpreters,
+            "freethreading_compatible": freethreading_compatible}
+
+
+def cython_args(subinterpreters="own_gil", freethreading_compatible=False):
+    """The Cython command-line arguments ``cythonize()`` amounts to: the directives and the
+    include path (for build systems that run ``cython`` themselves)."""
+    args = []
+    for key, value in _directives(subinterpreters, freethreading_compatible).items():
+        args += ["-X", f"{key}={value}"]
+    return args + ["-I", hpystate.cython_include()]
 
 
 def c_flags():

@@ -356,8 +356,8 @@ result = first + [again is m, again.count(), m.count()]
     (["include"], hpystate.get_include),
     (["cython-include"], hpystate.cython_include),
     (["cython-args", "--subinterpreters", "shared_gil"],
-     lambda: f"-3 -X subinterpreters_compatible=shared_gil -X freethreading_compatible=False "
-             f"-I {hpystate.cython_include()}"),
+     lambda: f"-X language_level=3 -X subinterpreters_compatible=shared_gil "
+             f"-X freethreading_compatible=False -I {hpystate.cython_include()}"),
 ])
 def test_build_command_line_says_what_the_setuptools_helpers_do(argv, expected):
     proc = subprocess.run([sys.executable, "-m", "hpystate.build", *argv],
