@@ -41,6 +41,7 @@ from hpystate._core import (
     slot,
     state_of,
     staticmethod_ as staticmethod,
+    type_of,
     unregister,
 )
 
@@ -83,5 +84,6 @@ __all__ = [
     "slot",
     "state_of",
     "staticmethod",
+    "type_of",
     "unregister",
 ]

@@ -17,6 +17,7 @@ from hpystate._core import (
     slot as slot,
     state_of as state_of,
     staticmethod_ as staticmethod,
+    type_of as type_of,
     unregister as unregister,
 )
 
@@ -25,7 +26,7 @@ __all__ = [
     "CFunction", "CMethod", "ExceptionDef", "FunctionDef", "Loader", "ModuleDef", "ModuleState",
     "StateFunction", "StateMethod", "StateProperty", "TypeDef", "cython_include", "get_include",
     "classmethod", "getter", "method", "register", "slot", "state_of", "staticmethod",
-    "unregister",
+    "type_of", "unregister",
 ]
 
 def get_include() -> str: ...

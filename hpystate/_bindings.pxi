@@ -177,6 +177,15 @@ cdef class StateFunction(_StateCallable):
         # type-spec mode) would shadow a property inherited from _Binding.
         return self._modname
 
+    def __get__(self, instance, owner):
+        # Never binds, as a builtin function; being a (non-data) descriptor makes it a
+        # routine to inspect and pydoc (help(module) lists it under FUNCTIONS).
+        return self
+
+    def __class_getitem__(cls, item):
+        """``StateFunction[[int], int]`` in annotations (see hpystate/_core.pyi)."""
+        return _types.GenericAlias(cls, item)
+
     def __repr__(self):
         return f"<hpystate function {self._modname}.{self._qualname}>"
 

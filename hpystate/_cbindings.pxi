@@ -600,8 +600,8 @@ cdef int _add_function(mod, str name, void *impl, int flags, str doc, _state_che
     fd.name = name
     fd.impl = None
     fd._c = _c_callable_impl(name, impl, flags, doc, False)
-    with cython.critical_section(md):       # atomic with freezing (ModuleDef._create_module)
-        md._claim_name(name, "function")
+    with cython.critical_section(md):       # atomic with freezing (_moddef_create_module)
+        _moddef_claim_name(md, name, "function")
         md._functions.append(fd)
         _record_check(md, check, f"C function {name!r}")
     return 0

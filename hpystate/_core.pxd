@@ -56,11 +56,6 @@ cdef class ModuleDef:
     cdef list _state_checks     # [(_state_check address, binding)]: checked.pxi's state tests
     cdef object __weakref__
 
-    cdef _claim_name(self, name, what)
-    cdef object _create_module(self, spec)
-    cdef int _check_interpreter(self, str name) except -1
-    cdef int _exec_module(self, module) except -1
-
 
 cdef class _Handle:
     cdef readonly ModuleDef moddef

@@ -126,6 +126,10 @@ class _Member:
     def __call__(self, *args, **kwargs):
         raise TypeError(self._unclaimed_message())
 
+    def _aliases_of(self, td):
+        """Other names this marker is bound to in ``td``'s class body (see inplace)."""
+        return ()
+
     def _unclaimed_message(self):
         where = f"class {self._class.__qualname__}" if self._class is not None else "its class"
         return (f"@hpystate.{self.kind} {_describe(self.impl)} is not registered: decorate "
@@ -251,19 +255,71 @@ class _PropertyMember(_Member):
         self.fset = fset
         self.fdel = fdel
 
+    _aliases = frozenset()      # names of inplace setters/deleters: the same member again
+
     def setter(self, fset):
-        """Decorator: add a setter ``fset(state, self, value)``."""
-        _check_callable(fset, "setter implementation")
-        _check_params(fset, ("state", "self", "value"), "setter")
-        _check_no_class_cell(fset, "setter")
+        """Decorator: a copy with setter ``fset(state, self, value)``, as ``property.setter``
+        (so the setter function must have the property's name)."""
+        _check_setter(fset)
         return _PropertyMember(self.impl, fset, self.fdel)
 
     def deleter(self, fdel):
-        """Decorator: add a deleter ``fdel(state, self)``."""
-        _check_callable(fdel, "deleter implementation")
-        _check_params(fdel, ("state", "self"), "deleter")
-        _check_no_class_cell(fdel, "deleter")
+        """Decorator: a copy with deleter ``fdel(state, self)``, as ``property.deleter``."""
+        _check_deleter(fdel)
         return _PropertyMember(self.impl, self.fset, fdel)
+
+    def _aliases_of(self, td):
+        for m in (<TypeDef>td)._members:
+            if (<_MemberDef>m).value is self:
+                return self._aliases
+        return ()              # not registered yet under its own name: no alias to skip
+
+    @_builtins.property
+    def inplace(self):
+        """``@x.inplace.setter`` / ``@x.inplace.deleter``: add to this property itself, so the
+        function may have another name (type checkers refuse redefining ``x``)."""
+        return _InplaceProperty(self)
+
+
+class _InplaceProperty:
+    """What ``@x.inplace`` gives: setter/deleter decorators that complete ``x`` itself."""
+    __slots__ = ("_prop",)
+
+    def __init__(self, prop):
+        self._prop = prop
+
+    def setter(self, fset):
+        """Decorator: make ``fset(state, self, value)`` this property's setter."""
+        _check_setter(fset)
+        return self._add("fset", fset)
+
+    def deleter(self, fdel):
+        """Decorator: make ``fdel(state, self)`` this property's deleter."""
+        _check_deleter(fdel)
+        return self._add("fdel", fdel)
+
+    def _add(self, what, impl):
+        prop = self._prop
+        if prop._claimed:
+            raise TypeError(f"property {_describe(prop.impl)} is already registered; an "
+                            f"inplace {what[1:]}ter must be in the same class body")
+        setattr(prop, what, impl)
+        name = getattr(impl, "__name__", None)
+        if isinstance(name, str) and name != getattr(prop.impl, "__name__", None):
+            prop._aliases = prop._aliases | {name}
+        return prop
+
+
+def _check_setter(fset):
+    _check_callable(fset, "setter implementation")
+    _check_params(fset, ("state", "self", "value"), "setter")
+    _check_no_class_cell(fset, "setter")
+
+
+def _check_deleter(fdel):
+    _check_callable(fdel, "deleter implementation")
+    _check_params(fdel, ("state", "self"), "deleter")
+    _check_no_class_cell(fdel, "deleter")
 
 
 def method(impl):
@@ -321,7 +377,8 @@ def _slot_member(impl, dunder):
 _CLASS_MACHINERY = frozenset({
     "__module__", "__qualname__", "__doc__", "__slots__", "__dict__", "__weakref__",
     "__orig_bases__", "__firstlineno__", "__static_attributes__", "__annotations__",
-    "__annotate__", "__classdictcell__", "__pyx_vtable__",
+    "__annotate__", "__annotate_func__", "__annotations_cache__", "__classdictcell__",
+    "__pyx_vtable__",
 })
 
 
@@ -408,6 +465,8 @@ def _parse_members(TypeDef td, ns):
         if attr in td._fields and isinstance(value, _types.MemberDescriptorType):
             continue                    # made by the class statement from __slots__
         if isinstance(value, _Member):
+            if attr in value._aliases_of(td):
+                continue                # @x.inplace.setter's name: x itself, seen again
             if value._claimed:
                 raise ValueError(f"type {name!r}: {attr!r} is already registered on another "
                                  "type")
@@ -579,6 +638,10 @@ cdef class _Handle:
         raise TypeError(f"issubclass() needs this instance's {self._kind()}: "
                         f"issubclass(cls, {self.name}.of(state))")
 
+    def __class_getitem__(cls, item):
+        """``TypeDef[Box]``, ``ExceptionDef[ValueError]`` in annotations (hpystate/_core.pyi)."""
+        return _types.GenericAlias(cls, item)
+
     def _kind(self, article=False):
         if isinstance(self, ExceptionDef):
             return "an exception" if article else "exception"
@@ -592,6 +655,16 @@ cdef class _Handle:
             raise TypeError(f"cannot subclass exception definition {self.name!r} in a class "
                             f"statement; use {self.moddef.name}.exception(..., base=...)")
         return ()
+
+
+def type_of(handle, owner):
+    """``handle.of(owner)`` for a TypeDef: the type that module instance (or state) has for
+    it. The spelling for typed code: type checkers see ``@mod.type``'s class as a class,
+    and ``type_of(Box, state)`` as ``type[Box]``."""
+    if not isinstance(handle, TypeDef):
+        raise TypeError(f"type_of() takes a type definition (what @<ModuleDef>.type returns), "
+                        f"not {_safe_repr(handle)}")
+    return (<TypeDef>handle).of(owner)
 
 
 @cython.final
@@ -738,6 +811,10 @@ cdef class FunctionDef:
                                "exist yet: an instance creates its functions after its types, "
                                "before its exec hooks") from None
 
+    def __class_getitem__(cls, item):
+        """``FunctionDef[State, [int], int]`` in annotations (see hpystate/_core.pyi)."""
+        return _types.GenericAlias(cls, item)
+
     def __call__(self, *args, **kwargs):
         raise TypeError(f"{self.moddef.name}.{self.name} is a function definition; call it "
                         f"on a module instance (module.{self.name}(...)) or call its "
@@ -857,6 +934,10 @@ cdef class ModuleDef:
 
     def __init__(self, str name, state=None, doc=None, *, multiple_interpreters="own_gil",
                  gil_used=True):
+        """__init__($self, name, state=None, doc=None, *, multiple_interpreters='own_gil', gil_used=True)
+--
+
+Initialise the definition (see the class's documentation)."""
         if self.name is not None:
             raise TypeError(f"ModuleDef {self.name!r} is already initialised; make a new "
                             "ModuleDef instead")
@@ -923,7 +1004,10 @@ cdef class ModuleDef:
         return _types.GenericAlias(cls, item)
 
     def __getitem__(self, name):
-        """The handle (TypeDef, ExceptionDef or FunctionDef) defined under ``name``."""
+        """__getitem__($self, name, /)
+--
+
+The handle (TypeDef, ExceptionDef or FunctionDef) defined under ``name``."""
         for h in self._handles:
             if (<_Handle>h).name == name:
                 return h
@@ -936,17 +1020,6 @@ cdef class ModuleDef:
         return name in self._names
 
     # -- definition ------------------------------------------------------------------------
-
-    cdef _claim_name(self, name, what):
-        _check_open(self, f"{what} {_safe_repr(name)}")
-        _check_identifier(name, f"{what} name")
-        if name.startswith("__") and name.endswith("__") and name not in _MODULE_DUNDERS:
-            raise ValueError(f"{what} name {name!r} is reserved: names of the form __x__ "
-                             "belong to the module machinery (__name__, __spec__, __dict__, "
-                             "...); only __getattr__ and __dir__ (PEP 562) may be defined")
-        if name in self._names:
-            raise ValueError(f"duplicate name {name!r} in ModuleDef {self.name!r}")
-        self._names.add(name)
 
     def function(self, impl=None, *, name=None):
         """Decorator: add module function ``impl(state, ...)``; ``module.<name>(...)`` calls it
@@ -963,8 +1036,8 @@ cdef class ModuleDef:
         fd.moddef = self
         fd.name = name
         fd.impl = impl
-        with cython.critical_section(self):     # atomic with freezing: see _create_module
-            self._claim_name(name, "function")
+        with cython.critical_section(self):     # atomic with freezing: see _moddef_create_module
+            _moddef_claim_name(self, name, "function")
             self._functions.append(fd)
         return fd
 
@@ -989,7 +1062,7 @@ cdef class ModuleDef:
         ed._base = base
         ed._doc = doc
         with cython.critical_section(self):
-            self._claim_name(name, "exception")
+            _moddef_claim_name(self, name, "exception")
             ed._index = len(self._handles)
             self._handles.append(ed)
         return ed
@@ -1007,7 +1080,7 @@ cdef class ModuleDef:
             name = cls.__name__
         cdef TypeDef td = _parse_type(self, cls, name, base, mutable)
         with cython.critical_section(self):
-            self._claim_name(name, "type")
+            _moddef_claim_name(self, name, "type")
             td._index = len(self._handles)
             self._handles.append(td)
         return td
@@ -1025,6 +1098,17 @@ cdef class ModuleDef:
             self._exec_hooks.append(hook)
         return hook
 
+    def state_of(self, module):
+        """The state of ``module``, an instance of this definition (typed: ``ModuleDef[S]``
+        gives ``S``); TypeError for any other object."""
+        _check_self(self, ModuleDef, "state_of")
+        cdef _Block *b = _block_of(module, self)
+        if b == NULL:
+            raise TypeError(f"{_safe_repr(module)} is not a module instance of {self.name!r}")
+        if b.state == NULL:
+            raise RuntimeError(f"module {module.__name__!r} is not initialised (or was cleared)")
+        return <object>b.state
+
     # -- instantiation ---------------------------------------------------------------------
 
     def create(self, name=None):
@@ -1039,26 +1123,43 @@ cdef class ModuleDef:
         spec.loader.exec_module(module)
         return module
 
-    cdef object _create_module(self, spec):
-        if self.name is None:
-            raise TypeError("ModuleDef.__init__ was never called on this ModuleDef")
-        self._check_interpreter(spec.name)
-        # Additions check _frozen and append under the same critical section, so every
-        # member added before this point is in every instance and none can be added after.
-        with cython.critical_section(self):
-            self._frozen = True
-        if HPS_FREE_THREADED and self.gil_used:
-            _require_gil(spec.name)
-        return PyModule_FromDefAndSpec(&self._c.moddef, spec)
 
-    cdef int _check_interpreter(self, str name) except -1:
-        # 3.12+: CPython checks the Py_mod_multiple_interpreters slot itself (in interpreters
-        # whose config checks extensions). 3.10/3.11 have no such slot: a module declared
-        # multiple_interpreters="no" refuses every subinterpreter, with CPython's message.
-        if (not HPS_MOD_MULTIPLE_INTERPRETERS and self.multiple_interpreters == "no"
-                and not hps_in_main_interpreter()):
-            raise ImportError(f"module {name} does not support loading in subinterpreters")
-        return 0
+# ModuleDef's C-level helpers: functions, not cdef methods, so the class has no vtable
+# (no __pyx_vtable__ in help()) and cimporting modules see no private methods.
+cdef _moddef_claim_name(ModuleDef md, name, what):
+    _check_open(md, f"{what} {_safe_repr(name)}")
+    _check_identifier(name, f"{what} name")
+    if name.startswith("__") and name.endswith("__") and name not in _MODULE_DUNDERS:
+        raise ValueError(f"{what} name {name!r} is reserved: names of the form __x__ "
+                         "belong to the module machinery (__name__, __spec__, __dict__, "
+                         "...); only __getattr__ and __dir__ (PEP 562) may be defined")
+    if name in md._names:
+        raise ValueError(f"duplicate name {name!r} in ModuleDef {md.name!r}")
+    md._names.add(name)
 
-    cdef int _exec_module(self, module) except -1:
-        return PyModule_ExecDef(module, &self._c.moddef)
+
+cdef object _moddef_create_module(ModuleDef md, spec):
+    if md.name is None:
+        raise TypeError("ModuleDef.__init__ was never called on this ModuleDef")
+    _moddef_check_interpreter(md, spec.name)
+    # Additions check _frozen and append under the same critical section, so every
+    # member added before this point is in every instance and none can be added after.
+    with cython.critical_section(md):
+        md._frozen = True
+    if HPS_FREE_THREADED and md.gil_used:
+        _require_gil(spec.name)
+    return PyModule_FromDefAndSpec(&md._c.moddef, spec)
+
+
+cdef int _moddef_check_interpreter(ModuleDef md, str name) except -1:
+    # 3.12+: CPython checks the Py_mod_multiple_interpreters slot itself (in interpreters
+    # whose config checks extensions). 3.10/3.11 have no such slot: a module declared
+    # multiple_interpreters="no" refuses every subinterpreter, with CPython's message.
+    if (not HPS_MOD_MULTIPLE_INTERPRETERS and md.multiple_interpreters == "no"
+            and not hps_in_main_interpreter()):
+        raise ImportError(f"module {name} does not support loading in subinterpreters")
+    return 0
+
+
+cdef int _moddef_exec_module(ModuleDef md, module) except -1:
+    return PyModule_ExecDef(module, &md._c.moddef)

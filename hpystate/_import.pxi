@@ -3,13 +3,20 @@
 
 @cython.final
 cdef class Loader:
-    """An importlib loader creating a fresh module instance of a ``ModuleDef`` per import,
+    """Loader(moddef)
+--
+
+    An importlib loader creating a fresh module instance of a ``ModuleDef`` per import,
     with PEP 489 multi-phase semantics: ``create_module`` makes the module from the
     definition, ``exec_module`` runs its initialisation once (``importlib.reload`` keeps the
     instance, as for multi-phase C extensions)."""
     cdef readonly ModuleDef moddef
 
     def __init__(self, moddef):
+        """__init__($self, moddef)
+--
+
+A loader of ``moddef`` (a ModuleDef)."""
         if not isinstance(moddef, ModuleDef):
             raise TypeError(f"Loader needs a ModuleDef, not {_safe_repr(moddef)}")
         self.moddef = moddef
@@ -20,7 +27,7 @@ cdef class Loader:
             raise TypeError("this Loader was never initialised with a ModuleDef")
         if not isinstance(getattr(spec, "name", None), str):
             raise TypeError(f"create_module needs a module spec, not {_safe_repr(spec)}")
-        return self.moddef._create_module(spec)
+        return _moddef_create_module(self.moddef, spec)
 
     def exec_module(self, module):
         _check_self(self, Loader, "exec_module")
@@ -32,7 +39,7 @@ cdef class Loader:
                             f"create_module (ModuleDef {self.moddef.name!r})"
                             if self.moddef is not None else "this Loader was never "
                             "initialised with a ModuleDef")
-        self.moddef._exec_module(module)
+        _moddef_exec_module(self.moddef, module)
 
     def __repr__(self):
         return f"<hpystate.Loader for {self.moddef!r}>"
@@ -172,7 +179,7 @@ cdef ModuleDef _extension_moddef(object module, HpyState_ExtensionDef *x):
             f"gil_used={x.gil_used != 0} but its definition {target!r} declares "
             f"multiple_interpreters={d.multiple_interpreters!r}, gil_used={d.gil_used}: pass "
             "the same values to hpystate.build.extension", name=name)
-    d._check_interpreter(name)
+    _moddef_check_interpreter(d, name)
     with cython.critical_section(d):
         d._frozen = True
     if d.doc is not None:

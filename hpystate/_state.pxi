@@ -3,7 +3,10 @@
 
 @cython.auto_pickle(False)
 cdef class ModuleState:
-    """Base class of module state classes.
+    """ModuleState()
+--
+
+    Base class of module state classes.
 
     hpystate creates one instance per module instance (``ModuleDef.create()`` or an import),
     before any type, function or exec hook of that instance exists, and calls ``__init__()``
@@ -12,7 +15,10 @@ cdef class ModuleState:
     """
 
     def __init__(self):
-        pass
+        """__init__($self, /)
+--
+
+hpystate calls it without arguments, once per module instance."""
 
     @property
     def module(self):

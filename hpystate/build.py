@@ -30,15 +30,25 @@ the same things as text (docs/subinterpreters.md has a meson-python recipe)::
     python -m hpystate.build include       # hpystate.get_include()
     python -m hpystate.build cython-include
 """
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 
 import hpystate
+
+if TYPE_CHECKING:
+    from setuptools import Extension
+
+    # The subinterpreter support a module declares (``Py_mod_multiple_interpreters``).
+    _Subinterpreters = Literal["no", "shared_gil", "own_gil"]
 
 __all__ = ["extension", "cythonize", "entry_source", "cython_args", "c_flags", "CYTHON_MACROS",
            "STUB_DIR"]
 
 #: The C macros Cython needs for a module to be loadable in several interpreters.
-CYTHON_MACROS = [("CYTHON_USE_MODULE_STATE", "1"), ("CYTHON_USE_TYPE_SPECS", "1")]
+CYTHON_MACROS: list[tuple[str, str]] = [("CYTHON_USE_MODULE_STATE", "1"),
+                                        ("CYTHON_USE_TYPE_SPECS", "1")]
 
 #: Where ``extension`` writes the generated entry points (relative to the current directory,
 #: which is the project root when setuptools runs ``setup.py``).
@@ -46,7 +56,7 @@ STUB_DIR = os.path.join("build", "hpystate")
 
 
 
-def _check_name(value, what):
+def _check_name(value: object, what: str) -> None:
     if not isinstance(value, str) or not value or \
             not all(part.isidentifier() for part in value.split(".")):
         raise ValueError(f"{what} must be a dotted Python identifier, not {value!r}")
@@ -56,7 +66,8 @@ _MI_MACROS = {"no": "HPYSTATE_NO_SUBINTERPRETERS", "shared_gil": "HPYSTATE_SHARE
               "own_gil": "HPYSTATE_OWN_GIL"}
 
 
-def entry_source(name, target, *, multiple_interpreters="own_gil", gil_used=True):
+def entry_source(name: str, target: str, *, multiple_interpreters: _Subinterpreters = "own_gil",
+                 gil_used: bool = True) -> str:
     """The C source of the entry point of extension ``name`` for the definition at
     ``target`` (``"package.module:attribute"``)."""
     _check_name(name, "extension module name")
@@ -83,7 +94,8 @@ def entry_source(name, target, *, multiple_interpreters="own_gil", gil_used=True
             f"HPYSTATE_MODEXPORT({short}, def)    /* PEP 793, 3.15+: preferred to PyInit */\n")
 
 
-def extension(name, target, *, multiple_interpreters="own_gil", gil_used=True, **kwargs):
+def extension(name: str, target: str, *, multiple_interpreters: _Subinterpreters = "own_gil",
+              gil_used: bool = True, **kwargs: Any) -> Extension:
     """A ``setuptools.Extension`` for module ``name`` whose definition is the
     ``hpystate.ModuleDef`` at ``target`` (``"package.module:attribute"``, imported in each
     interpreter when the module is first created there). ``multiple_interpreters`` and
@@ -108,8 +120,8 @@ def extension(name, target, *, multiple_interpreters="own_gil", gil_used=True, *
     return Extension(name, [path], include_dirs=include_dirs, **kwargs)
 
 
-def cythonize(module_list, *, subinterpreters="own_gil", freethreading_compatible=False,
-              **kwargs):
+def cythonize(module_list: Any, *, subinterpreters: _Subinterpreters = "own_gil",
+              freethreading_compatible: bool = False, **kwargs: Any) -> list[Extension]:
     """``Cython.Build.cythonize(module_list, **kwargs)``, compiling every module so that it
     can be imported in several interpreters: ``subinterpreters`` is Cython's
     ``subinterpreters_compatible`` directive (``"own_gil"``, ``"shared_gil"`` or ``"no"``),
@@ -118,7 +130,10 @@ def cythonize(module_list, *, subinterpreters="own_gil", freethreading_compatibl
     compiled modules safe without the GIL (Cython's directive: free-threaded CPython keeps
     the GIL off when importing them); only say so of code you made thread-safe
     (docs/threads.md). Returns the extensions."""
-    from Cython.Build import cythonize as _cythonize
+    import importlib
+
+    # Through import_module: Cython's typing (py.typed or not) differs between versions.
+    _cythonize: Callable[..., list[Extension]] = importlib.import_module("Cython.Build").cythonize
 
     directives = dict(kwargs.pop("compiler_directives", None) or {})
     for key, value in _directives(subinterpreters, freethreading_compatible).items():
@@ -133,7 +148,7 @@ def cythonize(module_list, *, subinterpreters="own_gil", freethreading_compatibl
     return extensions
 
 
-def _directives(subinterpreters, freethreading_compatible):
+def _directives(subinterpreters: str, freethreading_compatible: bool) -> dict[str, object]:
     """The Cython directives of ``cythonize()`` and ``cython_args()``, checked."""
     if subinterpreters not in _MI_MACROS:
         raise ValueError(f"subinterpreters must be one of {tuple(_MI_MACROS)}, not "
@@ -145,22 +160,23 @@ def _directives(subinterpreters, freethreading_compatible):
             "freethreading_compatible": freethreading_compatible}
 
 
-def cython_args(subinterpreters="own_gil", freethreading_compatible=False):
+def cython_args(subinterpreters: _Subinterpreters = "own_gil",
+                freethreading_compatible: bool = False) -> list[str]:
     """The Cython command-line arguments ``cythonize()`` amounts to: the directives and the
     include path (for build systems that run ``cython`` themselves)."""
-    args = []
+    args: list[str] = []
     for key, value in _directives(subinterpreters, freethreading_compatible).items():
         args += ["-X", f"{key}={value}"]
     return args + ["-I", hpystate.cython_include()]
 
 
-def c_flags():
+def c_flags() -> list[str]:
     """The C compiler flags of an extension that ``cythonize()`` and ``extension()`` set:
     ``CYTHON_MACROS`` as ``-D`` flags and ``-I`` ``hpystate.get_include()``."""
     return [f"-D{k}={v}" for k, v in CYTHON_MACROS] + ["-I" + hpystate.get_include()]
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     import argparse
     import sys
 

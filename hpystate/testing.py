@@ -21,6 +21,8 @@
 Each check raises ``AssertionError`` with a message saying what leaked or what was shared,
 and returns what it measured. See docs/subinterpreters.md.
 """
+from __future__ import annotations
+
 import ast
 import gc
 import importlib
@@ -31,7 +33,9 @@ import sysconfig
 import tempfile
 import textwrap
 import tracemalloc
+import types
 import weakref
+from typing import Any, Callable, Mapping
 
 from hpystate._core import state_of
 
@@ -39,10 +43,10 @@ __all__ = ["FREE_THREADED", "OWN_GIL", "SubinterpreterError", "check_multiple_in
            "check_reimport", "run_in_subinterpreter"]
 
 #: True where isolated subinterpreters with their own GIL exist (CPython 3.12+).
-OWN_GIL = sys.version_info >= (3, 12)
+OWN_GIL: bool = sys.version_info >= (3, 12)
 
 #: True on a free-threaded CPython build (``python3.14t``; the GIL may still be enabled).
-FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+FREE_THREADED: bool = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 
 class SubinterpreterError(Exception):
@@ -50,14 +54,14 @@ class SubinterpreterError(Exception):
     or the process running the subinterpreter crashed or timed out."""
 
 
-def _state_or_none(module):
+def _state_or_none(module: types.ModuleType) -> object:
     try:
         return state_of(module)
     except TypeError:
         return None
 
 
-def check_reimport(name):
+def check_reimport(name: str) -> tuple[types.ModuleType, types.ModuleType]:
     """Import module ``name`` twice as two instances (removing it from ``sys.modules``
     before each import, and restoring what was there afterwards), and check that nothing is
     shared: distinct module objects, distinct state objects, and distinct objects for every
@@ -82,7 +86,10 @@ def check_reimport(name):
     return first, second
 
 
-def check_multiple_inheritance(factory, type_name, call, expect=state_of):
+def check_multiple_inheritance(factory: Callable[[], types.ModuleType], type_name: str,
+                               call: Callable[[type, Any], object],
+                               expect: Callable[[types.ModuleType], object] = state_of,
+                               ) -> tuple[types.ModuleType, types.ModuleType, object]:
     """The case CPython's ``PyType_GetModuleByDef`` gets wrong. With two instances
     ``m1, m2 = factory(), factory()`` and ``class Both(m1.T, m2.T)`` (``T`` being
     ``type_name``), code of each side must see its own module's state:
@@ -105,14 +112,17 @@ def check_multiple_inheritance(factory, type_name, call, expect=state_of):
     return m1, m2, both
 
 
-def check_no_leaks(factory, cycles=1000, max_growth=64 * 1024, exercise=None):
+def check_no_leaks(factory: Callable[[], types.ModuleType], cycles: int = 1000,
+                   max_growth: int = 64 * 1024,
+                   exercise: Callable[[types.ModuleType], object] | None = None,
+                   ) -> dict[str, int]:
     """``cycles`` create/destroy cycles of ``factory()`` (a module instance each, given to
     ``exercise(module)`` if set, then dropped and collected): every state object must be
     freed, and memory traced by tracemalloc over the second half of the cycles must grow by
     less than ``max_growth`` bytes. Returns ``{"cycles", "growth"}``."""
-    def cycle():
+    def cycle() -> weakref.ref[object]:
         module = factory()
-        ref = weakref.ref(state_of(module))
+        ref: weakref.ref[object] = weakref.ref(state_of(module))
         if exercise is not None:
             exercise(module)
         del module
@@ -174,8 +184,9 @@ os.close(fd)
 '''
 
 
-def run_in_subinterpreter(source, *, isolated=True, before="", after=None, timeout=120.0,
-                          env=None, cwd=None):
+def run_in_subinterpreter(source: str, *, isolated: bool | None = None, before: str = "",
+                          after: str | None = None, timeout: float = 120.0,
+                          env: Mapping[str, str] | None = None, cwd: str | None = None) -> Any:
     """Run ``source`` (dedented) in a new subinterpreter and return the value it assigns to
     ``result`` (a Python literal: numbers, strings, tuples, lists, dicts, None...).
 
@@ -187,16 +198,20 @@ def run_in_subinterpreter(source, *, isolated=True, before="", after=None, timeo
 
     ``isolated=True``: an own-GIL interpreter with CPython's isolated configuration, which
     refuses extension modules that do not declare own-GIL support (needs 3.12+, see
-    ``OWN_GIL``); ``isolated=False``: a legacy shared-GIL interpreter. The interpreter lives
+    ``OWN_GIL``); ``isolated=False``: a legacy shared-GIL interpreter; the default, None,
+    is the strictest this Python has (``OWN_GIL``). The interpreter lives
     in a child process (the same interpreter binary and import path), so a crash or a hang
     surfaces as ``SubinterpreterError`` instead of taking the test run down; ``env`` is its
     environment (default: this process's) and ``cwd`` its working directory (default: the
     temporary directory, so that a source checkout in the current directory does not shadow
     installed packages). Raises ``SubinterpreterError`` with the
     snippet's traceback if it fails."""
+    if isolated is None:
+        isolated = OWN_GIL
     if isolated and not OWN_GIL:
         raise NotImplementedError("own-GIL (isolated) subinterpreters need Python 3.12+; "
-                                  "use isolated=False")
+                                  "pass isolated=False (or leave it out: the default is "
+                                  "the strictest this Python has)")
     code = textwrap.dedent(source)
     read_fd, write_fd = os.pipe()
     try:

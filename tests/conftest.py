@@ -210,3 +210,20 @@ def run_child(source, env=None, timeout=300):
                           cwd=os.path.dirname(os.path.abspath(__file__)))  # not the checkout
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads(proc.stdout.splitlines()[-1])
+
+
+def run_stubtest(module, folder, allowlist=None):
+    """mypy's stubtest of ``module`` (imported from ``folder``, whose stubs it checks):
+    returns its report; empty when the stubs agree with the runtime."""
+    import tempfile
+    env = {**os.environ, "PYTHONPATH": str(folder), "MYPYPATH": str(folder)}
+    with tempfile.TemporaryDirectory() as cwd:
+        config = pathlib.Path(cwd) / "mypy.ini"     # none of the checkout's or the user's
+        config.write_text("[mypy]\n")
+        args = [sys.executable, "-m", "mypy.stubtest", module, "--concise",
+                "--mypy-config-file", str(config)]
+        if allowlist is not None:
+            args += ["--allowlist", str(allowlist)]
+        proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=cwd)
+    return "" if proc.returncode == 0 else (proc.stdout[-4000:] + proc.stderr[-2000:]
+                                             or f"stubtest exited with {proc.returncode}")

@@ -11,6 +11,7 @@ import weakref
 import pytest
 
 import hpystate
+from conftest import run_stubtest
 
 @pytest.fixture
 def fresh(example_site):
@@ -98,3 +99,10 @@ def test_c_level_members(fresh):
     assert type(b.Point.__neg__(both)) is b.Point        # b's code makes b's Points
     assert hpystate.state_of(b).points_made == made_b + 1
     assert type(b.Point.scaled(both, 2)) is b.Point
+
+
+def test_typing_stub_matches_the_compiled_module(example_site):
+    # counter.pyi ships in the wheel (with py.typed) and says what the extension has.
+    assert (example_site / "counter_ext" / "counter.pyi").is_file()
+    assert (example_site / "counter_ext" / "py.typed").is_file()
+    assert run_stubtest("counter_ext.counter", example_site) == ""

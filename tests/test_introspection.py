@@ -2,6 +2,7 @@
 pickling by reference, immutability."""
 import inspect
 import pickle
+import re
 import sys
 import weakref
 
@@ -263,3 +264,23 @@ def test_module_def_has_a_signature():
     assert list(sig.parameters) == ["name", "state", "doc", "multiple_interpreters",
                                     "gil_used"]
     assert sig.parameters["multiple_interpreters"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_help_shows_real_signatures_and_no_cython_internals():
+    import pydoc
+    generic = ("(self, /, *args, **kwargs)", "(...)")
+    internals = ("__pyx_vtable__", "__reduce_cython__", "__setstate_cython__", "__pyx_")
+    for name in hpystate.__all__:
+        obj = getattr(hpystate, name)
+        if not isinstance(obj, type):
+            assert not any(g in str(inspect.signature(obj)) for g in generic), name
+            continue
+        text = pydoc.render_doc(obj, renderer=pydoc.plaintext)
+        assert not [w for w in internals if w in text], name
+        assert "__init__(self, /, *args, **kwargs)" not in text, name
+        assert not re.search(r"^ \|  \w+\(\.\.\.\)$", text, re.M), name
+    # the classes users construct say how
+    assert str(inspect.signature(hpystate.Loader)) == "(moddef)"
+    assert str(inspect.signature(hpystate.ModuleState)) == "()"
+    assert str(inspect.signature(hpystate.ModuleDef.__init__)).startswith("(self, /, name, state=None")
+    assert str(inspect.signature(hpystate.ModuleDef.__getitem__)) == "(self, name, /)"

@@ -19,7 +19,7 @@ import hpystate
 import hpystate.build
 from hpystate import testing
 
-from conftest import STRICT_CFLAGS, build_in_place, run_child
+from conftest import STRICT_CFLAGS, build_in_place, run_child, run_stubtest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -349,6 +349,9 @@ import meson_counter.counter as again
 result = first + [again is m, again.count(), m.count()]
 ''', env={"PYTHONPATH": str(site)})
     assert out["result"] == ["ExtensionFileLoader", 2, 2, "($module, /)", False, 0, 2]
+    # its typing stub is installed beside it, and agrees with the compiled module
+    assert (site / "meson_counter" / "py.typed").is_file()
+    assert run_stubtest("meson_counter.counter", site) == ""
 
 
 @pytest.mark.parametrize("argv, expected", [

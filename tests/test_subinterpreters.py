@@ -122,12 +122,30 @@ def test_every_setting_loads_in_the_main_interpreter(setting):
     assert d.multiple_interpreters == setting and d.create().__name__ == "main.mod"
 
 
-def test_isolated_needs_3_12():
+def test_isolated_needs_3_12_and_is_the_default_where_it_exists():
+    # The default is the strictest interpreter this Python has, so one test runs everywhere.
+    code = "import sys; result = sys.implementation.name"
+    assert testing.run_in_subinterpreter(code) == "cpython"
     if testing.OWN_GIL:
-        assert testing.run_in_subinterpreter("result = 1") == 1
+        assert testing.run_in_subinterpreter(code, isolated=True) == "cpython"
     else:
-        with pytest.raises(NotImplementedError, match="3.12"):
-            testing.run_in_subinterpreter("result = 1")
+        with pytest.raises(NotImplementedError, match="3.12.*isolated=False"):
+            testing.run_in_subinterpreter(code, isolated=True)
+
+
+def test_the_default_interpreter_is_isolated_from_3_12():
+    # An isolated interpreter refuses a module that declares no own-GIL support: the
+    # default really is the isolated one where it exists, and a legacy one before.
+    result = testing.run_in_subinterpreter("""
+        import hpystate
+        d = hpystate.ModuleDef("shared.only", multiple_interpreters="shared_gil")
+        try:
+            d.create()
+            result = "loaded"
+        except ImportError as exc:
+            result = "refused"
+        """)
+    assert result == ("refused" if testing.OWN_GIL else "loaded")
 
 
 # Module slot ids (moduleobject.h): CPython 3.15 renumbered them (PEP 820); hpystate's C

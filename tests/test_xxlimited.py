@@ -12,7 +12,7 @@ import pytest
 
 import hpystate
 from hpystate import testing
-from conftest import installed_example
+from conftest import installed_example, run_stubtest
 
 EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "xxlimited"
 NAME = "xxlimited_hps.xxlimited"
@@ -123,3 +123,8 @@ with memoryview(o) as mv:
     exports = o.x_exports
 result = [xx.foo(2, 3), o.demo(o) is o, exports, o.x_exports, isinstance(xx.Str(""), str)]
 '''
+
+
+def test_typing_stub_matches_the_compiled_module(site):
+    assert (site / "xxlimited_hps" / "xxlimited.pyi").is_file()
+    assert run_stubtest(NAME, site) == ""

@@ -15,7 +15,7 @@ import hpystate
 
 
 class Counter(hpystate.ModuleState):
-    def __init__(self):
+    def __init__(self) -> None:
         self.count = 0
         self.lock = threading.Lock()         # one per module instance, like the count
 
@@ -24,21 +24,21 @@ counter = hpystate.ModuleDef("threads_demo.counter", state=Counter, gil_used=Fal
 
 
 @counter.function
-def incr(state, n=1):
+def incr(state: Counter, n: int = 1) -> int:
     with state.lock:                          # the read-add-write is one step
         state.count += n
         return state.count
 
 
 @counter.function
-def value(state):
+def value(state: Counter) -> int:
     return state.count                        # one read: consistent without the lock
 
 
-def main(threads=8, increments=20_000):
+def main(threads: int = 8, increments: int = 20_000) -> tuple[int, int]:
     first, second = counter.create(), counter.create()
 
-    def work():
+    def work() -> None:
         for _ in range(increments):
             first.incr()
             second.incr(2)
@@ -48,7 +48,7 @@ def main(threads=8, increments=20_000):
         t.start()
     for t in ts:
         t.join()
-    return first.value(), second.value()
+    return value.of(first)(), value.of(second)()
 
 
 if __name__ == "__main__":

@@ -110,5 +110,5 @@ cdef object c_negative(CounterState state, object self):
 
 add_function_noargs(counter_def, "total", c_total,
                     "The counter plus the number of points made.")
-add_method_o(Point, "scaled", c_scaled, "A scaled copy.")
+add_method_o(Point, "scaled", c_scaled, "scaled($self, factor, /)\n--\n\nA scaled copy.")
 set_nb_negative(Point, c_negative)
