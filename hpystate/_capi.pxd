@@ -105,6 +105,7 @@ cdef extern from "_capi.h":
     int METH_NOARGS, METH_O, METH_FASTCALL, METH_KEYWORDS
     int Py_tp_methods
     object PyCFunction_NewEx(PyMethodDef *, object self, object module)
+    object PyDescr_NewMethod(PyTypeObject_ *, PyMethodDef *)
     void hps_lock()
     object hps_pending_error()
     void hps_unlock()

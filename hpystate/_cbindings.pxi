@@ -39,8 +39,14 @@ cdef int _entry_alloc(int kind, void *impl, PyObject *state, int *held) noexcept
 
 cdef void _entry_release(int kind, int i, int *held) noexcept:
     cdef PyObject *state = hps_entries[kind][i].state
+    hps_entries[kind][i].type = NULL        # first: a stale bound method is refused
+    hps_entries[kind][i].sub_tag = 0
+    hps_entries[kind][i].sub = NULL
     hps_entries[kind][i].state = NULL
     hps_entries[kind][i].impl = NULL
+    if kind < HPS_N_METH_KINDS:             # its name and doc were the binding's
+        hps_method_defs[kind][i].ml_name = b"<unused>"
+        hps_method_defs[kind][i].ml_doc = NULL
     hps_lock()
     hps_used[kind][i] = 0
     hps_n_used[kind] -= 1
@@ -111,18 +117,24 @@ cdef void *_block_alloc(_Block *b, size_t size) except NULL:
     return p
 
 
-cdef void *_take_trampoline(_Block *b, int kind, size_t impl, state) except? NULL:
-    """The trampoline of a fresh entry of ``kind`` for ``impl`` and ``state``, recorded in
-    the instance's block; NULL when the table is full (the caller installs a fallback).
-    Room in the block is taken first, so an entry is never taken without a record."""
+cdef int _take_entry(_Block *b, int kind, size_t impl, state) except -2:
+    """A fresh entry of ``kind`` for ``impl`` and ``state``, recorded in the instance's
+    block; -1 when the table is full (the caller installs a fallback). Room in the block
+    is taken first, so an entry is never taken without a record."""
     _block_add(b, _CITEM_RESERVED, 0, NULL)
     cdef int idx = _entry_alloc(kind, <void *>impl, <PyObject *>state,
                                 (<ModuleDef>b.moddef)._held)
     if idx < 0:
-        return NULL
+        return -1
     b.citems[b.n_citems - 1].kind = kind
     b.citems[b.n_citems - 1].index = idx
-    return hps_trampolines[kind][idx]
+    return idx
+
+
+cdef void *_take_trampoline(_Block *b, int kind, size_t impl, state) except? NULL:
+    """The trampoline of a fresh entry (``_take_entry``), or NULL when the table is full."""
+    cdef int idx = _take_entry(b, kind, impl, state)
+    return NULL if idx < 0 else hps_trampolines[kind][idx]
 
 
 cdef int _block_traverse_c(_Block *b, visitproc visit, void *arg) noexcept:
@@ -176,7 +188,7 @@ cdef class _CCallable(_VectorcallBinding):
     cdef bint _has_self
     cdef object _doc_str
     cdef object _text_sig           # "($self, arg, /)", CPython's form, or None
-    cdef object _owner              # CMethod: the layout type self must have
+    cdef object _owner              # CMethod: the type self must be an instance of
 
     def __cinit__(self):
         self._vectorcall = <void *>_c_vectorcall

@@ -381,31 +381,31 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
     if extra == NULL:
         raise MemoryError()
     fallbacks = []
+    methods = []                        # (name, kind, entry) of trampoline methods
     try:
         if td._n_c_methods or td._n_c_slots or td._n_c_getsets:
-            n_extra = _c_members(td, b, state, modname, qual_prefix, extra, fallbacks)
+            n_extra = _c_members(td, b, state, modname, qual_prefix, extra, fallbacks,
+                                 methods)
         cls = _new_heap_type(fullname, module, bases, (<PyTypeObject_ *>layout).tp_basicsize,
                              NULL, NULL, doc_b, 0, extra, n_extra)
     finally:
         PyMem_Free(extra)
     if td._doc is None:
         cls.__doc__ = None
+    _add_c_methods(cls, methods)
     # The members that are attributes rather than part of the spec: the C-level ones whose
     # table was full, then the Python-level ones. type.__setattr__ lets CPython install its
     # slot dispatcher for dunders.
     for attr, value in fallbacks:
-        # What the implementation relies on is the layout, which every per-instance type
-        # of the TypeDef shares (and keeps through a __class__ or __bases__ change).
-        (<_CCallable>value)._owner = layout
+        # self must be an instance of this type, as for CPython's method descriptors and
+        # the trampolines (a bound method whose object's class no longer derives from it
+        # is refused on both paths).
+        (<_CCallable>value)._owner = cls
         setattr(cls, attr, value)
     cdef _MemberDef m
     for m in td._members:
         if m.kind < _MK_C_METHOD:
             setattr(cls, m.attr, _python_member(m, state, qual_prefix + m.attr, modname))
-        elif m.kind == _MK_C_METHOD and m.c.dunder:
-            # A spec's methods set no slot; as an attribute (the fallback's way) a dunder
-            # also sets its slot: both paths then dispatch ``a - b`` to it the same way.
-            setattr(cls, m.attr, cls.__dict__[m.attr])
     if not td._mutable:
         _freeze(cls)
     return cls
@@ -421,31 +421,25 @@ cdef const char *_block_name(_Block *b, bytes name) except NULL:
 
 
 cdef Py_ssize_t _c_members(TypeDef td, _Block *b, state, str modname, str qual_prefix,
-                           PyType_Slot *extra, list fallbacks) except -1:
+                           PyType_Slot *extra, list fallbacks, list methods) except -1:
     """Prepare a per-instance type's C-level members, in one pass over the members: the
-    trampoline slots into ``extra`` (returns how many, with the method and getset arrays,
-    owned by the module instance), and into ``fallbacks`` the descriptors to install where
-    a trampoline table is exhausted."""
-    cdef PyMethodDef *mdefs = NULL
+    trampoline slots into ``extra`` (returns how many, with the getset array owned by the
+    module instance), the trampoline methods into ``methods`` (installed once the type
+    exists, ``_add_c_methods``), and into ``fallbacks`` the descriptors to install where a
+    trampoline table is exhausted."""
     cdef PyGetSetDef *gdefs = NULL
-    cdef Py_ssize_t n = 0, nm = 0, ng = 0
+    cdef Py_ssize_t n = 0, ng = 0
     cdef _MemberDef m
-    if td._n_c_methods:
-        mdefs = <PyMethodDef *>_block_alloc(b, (td._n_c_methods + 1) * sizeof(PyMethodDef))
     if td._n_c_getsets:
         gdefs = <PyGetSetDef *>_block_alloc(b, (td._n_c_getsets + 1) * sizeof(PyGetSetDef))
     for m in td._members:
         if m.kind == _MK_C_METHOD:
-            nm += _c_method_entry(&mdefs[nm], m.c, b, state, modname, qual_prefix, fallbacks)
+            _c_method_entry(m.c, b, state, modname, qual_prefix, fallbacks, methods)
         elif m.kind == _MK_C_SLOT:
             n += _c_slot_entry(&extra[n], m.c, b, state, modname, qual_prefix, fallbacks)
         elif m.kind == _MK_C_GETSET:
             _c_getset_entry(&gdefs[ng], m.c, b, state)
             ng += 1
-    if nm:
-        extra[n].slot = Py_tp_methods
-        extra[n].pfunc = mdefs
-        n += 1
     if ng:
         extra[n].slot = Py_tp_getset
         extra[n].pfunc = gdefs
@@ -453,18 +447,32 @@ cdef Py_ssize_t _c_members(TypeDef td, _Block *b, state, str modname, str qual_p
     return n
 
 
-cdef int _c_method_entry(PyMethodDef *ml, _CImpl c, _Block *b, state, str modname,
-                         str qual_prefix, list fallbacks) except -1:
-    """A C method's PyMethodDef (returns 1), or (0) a CMethod in ``fallbacks`` when its
-    kind's trampoline table is full."""
-    cdef void *trampoline = _take_trampoline(b, c.kind, c.impl, state)
-    if trampoline == NULL:
+cdef int _c_method_entry(_CImpl c, _Block *b, state, str modname, str qual_prefix,
+                         list fallbacks, list methods) except -1:
+    """A C method's trampoline entry, its static PyMethodDef filled, into ``methods``; or
+    a CMethod in ``fallbacks`` when its kind's trampoline table is full."""
+    cdef int idx = _take_entry(b, c.kind, c.impl, state)
+    if idx < 0:
         fallbacks.append((c.name, _make_ccallable(
             CMethod, c.impl, c.mode, 0, state, c.name, qual_prefix + c.name, modname, c.doc,
             c.text_sig)))
         return 0
-    _fill_method_def(ml, c, trampoline)
-    return 1
+    _fill_method_def(&hps_method_defs[c.kind][idx], c, hps_trampolines[c.kind][idx])
+    methods.append((c.name, c.kind, idx))
+    return 0
+
+
+cdef int _add_c_methods(cls, list methods) except -1:
+    """The trampoline methods' descriptors, over the static PyMethodDefs (which a bound
+    method may outlive the type with, _trampolines.h): the entries learn their type, whose
+    instances alone their trampolines serve without a check. As attributes, dunders also
+    set their slots, as on the fallback path, so both dispatch ``a - b`` alike."""
+    cdef int kind, idx
+    for name, kind, idx in methods:
+        hps_entries[kind][idx].type = <void *>cls
+        setattr(cls, name, PyDescr_NewMethod(<PyTypeObject_ *>cls,
+                                             &hps_method_defs[kind][idx]))
+    return 0
 
 
 cdef int _c_slot_entry(PyType_Slot *ts, _CImpl c, _Block *b, state, str modname,

@@ -2,6 +2,7 @@
 # hpystate's C-level view of type slots: slot ids, trampoline kinds and tables,
 # and the implementation signature of each kind (see _trampolines.h).
 from cpython.object cimport PyObject
+from hpystate._capi cimport PyMethodDef
 
 cdef extern from "Python.h":
     # type slot ids (typeslots.h)
@@ -69,6 +70,9 @@ cdef extern from "_trampolines.h":
     ctypedef struct hps_entry:
         void *impl
         PyObject *state
+        void *type              # PyTypeObject *
+        void *sub
+        unsigned int sub_tag
     enum: HPS_PER_KIND
     enum: HPS_NKINDS
     int HPS_K_METH_NOARGS
@@ -94,6 +98,8 @@ cdef extern from "_trampolines.h":
     int HPS_K_FINALIZE
     hps_entry hps_entries[HPS_NKINDS][HPS_PER_KIND]
     void *hps_trampolines[HPS_NKINDS][HPS_PER_KIND]
+    enum: HPS_N_METH_KINDS
+    PyMethodDef hps_method_defs[HPS_N_METH_KINDS][HPS_PER_KIND]
     # entry allocation, guarded by hps_lock
     unsigned char hps_used[HPS_NKINDS][HPS_PER_KIND]
     int hps_n_used[HPS_NKINDS]

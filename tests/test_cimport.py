@@ -778,7 +778,11 @@ _BOUND = """
     del m1, s1
     gc.collect(); gc.collect()
     newer = [d.create() for _ in range(8)]  # take any entries m1 gave back
-    result = {{"outcome": outcome, "own_state": id(bm()) == ident}}
+    try:
+        call = "own state" if id(bm()) == ident else "another state"
+    except TypeError as exc:
+        call = "refused: " + str(exc)
+    result = {{"outcome": outcome, "call": call}}
 """
 
 
@@ -797,14 +801,67 @@ _BOUND = """
 def test_bound_c_method_keeps_its_instance(cext, setup, change, refused, limit):
     # The issue's scenarios: code that makes an object drop its hold on the type a bound
     # C method came from, then collects that module instance. Either hpystate refuses the
-    # change, or the bound method still holds what it calls: never a newer instance's
-    # state, never a crash (each runs in a child: a crash fails it, not the suite).
+    # change, or the bound method still runs with its own state, or (the object's class
+    # no longer derives from the method's type) the call is refused as CPython's
+    # descriptors refuse it: never a newer instance's state, never a crash (each runs in
+    # a child: a crash fails it, not the suite).
     path = str(pathlib.Path(cext.__file__).parent)
     r = run_child(_BOUND.format(path=path, setup=setup, change=change, limit=limit))["result"]
-    assert r["own_state"], r
     assert r["outcome"].startswith("refused") == refused, r
     if refused:
         assert "would no longer hold" in r["outcome"], r
+        assert r["call"] == "own state", r
+    else:                               # Sub no longer derives from m1.Box: both paths refuse
+        assert r["call"] == ("refused: descriptor 'who' for 'Box' objects doesn't apply to "
+                             "a 'Sub' object"), r
+
+
+_STALE = """
+    import gc, sys
+    sys.path.insert(0, {path!r})
+    import hpystate, hps_cext
+    hpystate._core._trampoline_limit({limit})
+    d = hps_cext.defn
+    keep = d.create()
+    m1 = d.create()
+    s1 = hpystate.state_of(m1)
+    ident = id(s1)
+{setup}
+    del m1, s1
+    gc.collect(); gc.collect()
+    newer = [d.create() for _ in range(8)]  # take any entries m1 gave back
+    name = bm.__name__                      # its PyMethodDef is still readable memory
+    try:
+        outcome = "own state" if id(bm()) == ident else "another state"
+    except TypeError as exc:
+        outcome = "refused: " + str(exc)
+    result = outcome if isinstance(name, str) else "no name"
+"""
+
+
+@pytest.mark.parametrize("setup", [
+    # a subclass whose __init_subclass__ skips super(): its own subclass is not recorded
+    "    class Mid(m1.Box):\n        __slots__ = ()\n"
+    "        def __init_subclass__(cls, **kw):\n            pass\n"
+    "    class Leaf(Mid):\n        __slots__ = ()\n"
+    "    o = Leaf(1)\n    bm = o.who\n"
+    "    class Mid2(keep.Box):\n        __slots__ = ()\n"
+    "    Leaf.__bases__ = (Mid2,)\n    del Mid",
+    # a base brought in by one __bases__ reassignment and dropped by a second
+    "    class Sub(keep.Box):\n        __slots__ = ()\n"
+    "    Sub.__bases__ = (m1.Box,)\n    o = Sub(1)\n    bm = o.who\n"
+    "    Sub.__bases__ = (keep.Box,)",
+], ids=["init-subclass-without-super", "bases-brought-in-then-dropped"])
+@pytest.mark.parametrize("limit", [256, 0], ids=["trampolines", "fallback"])
+def test_a_stale_bound_c_method_is_refused_never_misrouted(cext, setup, limit):
+    # The two ways past the class-level holds: the bound method outlives the module
+    # instance whose type it came from. It must never run with another instance's state,
+    # nor crash: the trampoline checks self against the entry's type, the fallback's
+    # CMethod against its own, and both refuse.
+    path = str(pathlib.Path(cext.__file__).parent)
+    r = run_child(_STALE.format(path=path, setup=setup, limit=limit))["result"]
+    assert r.startswith("refused: "), r         # on both paths
+    assert "doesn't apply to a" in r or "can no longer be called" in r, r
 
 
 def test_one_definition_cannot_starve_another(cext):

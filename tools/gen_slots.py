@@ -40,10 +40,14 @@ HEADER = """\
 #define HPS_PER_KIND {per_kind}
 
 /* One binding: the implementation and the state it receives (a strong reference, owned
-   by the module instance that allocated the entry). */
+   by the module instance that allocated the entry); for a method, also the type whose
+   descriptor holds the entry (borrowed: the type holds the module that owns the entry). */
 typedef struct {{
     void *impl;
     PyObject *state;
+    PyTypeObject *type;
+    PyTypeObject *sub;          /* methods: a subclass last seen to pass the check ... */
+    unsigned int sub_tag;       /* ... and its version tag then (0: none) */
 }} hps_entry;
 
 enum {{
@@ -52,6 +56,10 @@ enum {{
 }};
 
 static hps_entry hps_entries[HPS_NKINDS][HPS_PER_KIND];
+
+/* The PyMethodDefs of the method trampolines (the first kinds), defined at the end. */
+#define HPS_N_METH_KINDS {n_meth}
+static PyMethodDef hps_method_defs[HPS_N_METH_KINDS][HPS_PER_KIND];
 
 /* Which entries are taken, all guarded by hps_lock (_cbindings.pxi allocates). Defined here,
    not in Cython, which warns about every C global under subinterpreter support: these are
@@ -87,6 +95,62 @@ static void hps_call_finalize(hps_finalize_impl impl, PyObject *state, PyObject 
 #endif
 }}
 
+/* A method trampoline is reached through its descriptor, which CPython calls only with
+   an instance of the descriptor's type, or through a bound method (``bm = obj.m``), which
+   holds ``obj`` but not the type: by then the entry may be released, or serve a method
+   of another module instance (``Sub.__bases__`` reassigned, the old base collected). A
+   call whose ``self`` is not exactly of the entry's type takes the slow path: a subclass
+   instance passes (the last subclass seen is cached with its version tag, which CPython
+   changes whenever the class, its bases included, is modified), anything else is refused,
+   never run with another instance's state. */
+#if defined(__GNUC__)
+#define HPS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define HPS_COLD __attribute__((noinline, cold))
+#else
+#define HPS_UNLIKELY(x) (x)
+#define HPS_COLD
+#endif
+
+#if PY_VERSION_HEX < 0x030D0000     /* before 3.13 a tag is valid only with this flag */
+#define HPS_TAG_VALID(t) (((t)->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) != 0)
+#else
+#define HPS_TAG_VALID(t) 1
+#endif
+/* ``self``'s type is the subclass last seen to pass, unmodified since */
+#define HPS_SUB_SEEN(e, t) ((t) == (e)->sub && (t)->tp_version_tag == (e)->sub_tag && (e)->sub_tag != 0 && HPS_TAG_VALID(t))
+
+static const char *hps_short_name(PyTypeObject *t) {{
+    const char *dot = strrchr(t->tp_name, '.');
+    return dot ? dot + 1 : t->tp_name;
+}}
+
+HPS_COLD static int hps_check_self(int kind, hps_entry *e, PyObject *self) {{
+    PyTypeObject *type = e->type, *t = Py_TYPE(self);
+    if (type != NULL && PyType_IsSubtype(t, type)) {{
+        if (t->tp_version_tag != 0 && HPS_TAG_VALID(t)) {{
+            e->sub_tag = 0;                 /* never a new type with an old tag */
+            e->sub = t;
+            e->sub_tag = t->tp_version_tag;
+        }}
+        return 0;
+    }}
+    if (type != NULL) {{                       /* as CPython's descriptors say it */
+        const char *name = hps_method_defs[kind][e - hps_entries[kind]].ml_name;
+        PyErr_Format(PyExc_TypeError,
+                     "descriptor '%.200s' for '%.200s' objects doesn't apply to a '%.200s' "
+                     "object", name, hps_short_name(type), hps_short_name(t));
+    }}
+    else {{
+        PyErr_Format(PyExc_TypeError,
+                     "this bound method of a '%.200s' object can no longer be called: the "
+                     "module instance that defined it is gone (look the method up on the "
+                     "object again)", hps_short_name(t));
+    }}
+    return -1;
+}}
+
+{slow_paths}
+
 {defines}
 """
 
@@ -98,12 +162,21 @@ def impl_signature(kind, k):
 
 def trampolines(per_kind):
     enum = "\n".join(f"    HPS_K_{k.upper()}," for k in KINDS)
-    typedefs, defines, bodies, tables = [], [], [], []
+    typedefs, defines, bodies, tables, slow = [], [], [], [], []
     for kind, k in KINDS.items():
         ret, params = impl_signature(kind, k)
         typedefs.append(f"typedef {ret} (*hps_{kind}_impl)({params});")
         body = k.body or (
             f"return ((hps_{kind}_impl)e->impl)(e->state{', ' if k.args else ''}{k.args});")
+        if kind.startswith("meth_"):
+            fwd = ", ".join(p.split()[-1].lstrip("*") for p in k.params.split(","))
+            body = (f"if (HPS_UNLIKELY(Py_TYPE(self) != e->type) && !HPS_SUB_SEEN(e, Py_TYPE(self))) "
+                    f"return hps_slow_{kind}(e, {fwd}); \\\n        " + body)
+            slow.append(
+                f"HPS_COLD static {k.ret} hps_slow_{kind}(hps_entry *e, {k.params}) {{\n"
+                f"    if (hps_check_self(HPS_K_{kind.upper()}, e, self) < 0) {{\n"
+                f"        return NULL;\n    }}\n"
+                f"    return ((hps_{kind}_impl)e->impl)(e->state{', ' if k.args else ''}{k.args});\n}}\n")
         defines.append(
             f"#define HPS_DEF_{kind.upper()}(N_) \\\n"
             f"    static {k.ret} hps_t_{kind}_##N_({k.params}) {{ \\\n"
@@ -114,27 +187,55 @@ def trampolines(per_kind):
         names = "\n".join(f"        (void *)hps_t_{kind}_{i}," for i in range(per_kind))
         tables.append(f"    {{  /* {kind} */\n{names}\n    }},")
     out = HEADER.format(generated=GENERATED, per_kind=per_kind, enum=enum,
-                        typedefs="\n".join(typedefs), defines="\n".join(defines))
+                        typedefs="\n".join(typedefs), defines="\n".join(defines),
+                        slow_paths="\n".join(slow),
+                        n_meth=sum(k.startswith("meth_") for k in KINDS))
     out += "\n\n".join(bodies) + "\n\n"
     out += ("/* hps_trampolines[kind][i] serves hps_entries[kind][i]. */\n"
             "static void *const hps_trampolines[HPS_NKINDS][HPS_PER_KIND] = {\n"
-            + "\n".join(tables) + "\n};\n\n#endif\n")
+            + "\n".join(tables) + "\n};\n\n")
+    out += method_defs(per_kind) + "\n#endif\n"
     return out
+
+
+def method_defs(per_kind):
+    """Static PyMethodDefs of the method trampolines: a bound method points into its
+    descriptor's PyMethodDef, and holds neither the type nor the module that would own a
+    heap copy, so the PyMethodDef must outlive them all (the name and doc are the
+    binding's while the entry serves it)."""
+    meths = [k for k in KINDS if k.startswith("meth_")]
+    # _entry_release tells a method kind by kind < HPS_N_METH_KINDS
+    assert list(KINDS)[:len(meths)] == meths, "the meth_* kinds must come first in KINDS"
+    rows = []
+    for kind in meths:
+        flags = CONVENTIONS[kind[len("meth_"):]]
+        items = "\n".join(f'        {{"<unused>", (PyCFunction)(void (*)(void))hps_t_{kind}_{i}, '
+                          f'{flags}, NULL}},' for i in range(per_kind))
+        rows.append(f"    {{  /* {kind} */\n{items}\n    }},")
+    return ("/* hps_method_defs[kind][i]: the PyMethodDef of method trampoline i of meth kind\n"
+            "   ``kind`` (HPS_K_METH_* are the first kinds). */\n"
+            "static PyMethodDef hps_method_defs[HPS_N_METH_KINDS][HPS_PER_KIND] = {\n"
+            + "\n".join(rows) + "\n};\n")
 
 
 def pxd(per_kind):
     lines = [f"# {GENERATED}",
              "# hpystate's C-level view of type slots: slot ids, trampoline kinds and tables,",
              "# and the implementation signature of each kind (see _trampolines.h).",
-             "from cpython.object cimport PyObject", "",
+             "from cpython.object cimport PyObject",
+             "from hpystate._capi cimport PyMethodDef", "",
              'cdef extern from "Python.h":', "    # type slot ids (typeslots.h)"]
     lines += [f"    int Py_{s.name}" for s in SLOTS if s.kind]
     lines += ["", 'cdef extern from "_trampolines.h":',
               "    ctypedef struct hps_entry:", "        void *impl", "        PyObject *state",
+              "        void *type              # PyTypeObject *",
+              "        void *sub", "        unsigned int sub_tag",
               "    enum: HPS_PER_KIND", "    enum: HPS_NKINDS"]
     lines += [f"    int HPS_K_{k.upper()}" for k in KINDS]
     lines += ["    hps_entry hps_entries[HPS_NKINDS][HPS_PER_KIND]",
               "    void *hps_trampolines[HPS_NKINDS][HPS_PER_KIND]",
+              "    enum: HPS_N_METH_KINDS",
+              "    PyMethodDef hps_method_defs[HPS_N_METH_KINDS][HPS_PER_KIND]",
               "    # entry allocation, guarded by hps_lock",
               "    unsigned char hps_used[HPS_NKINDS][HPS_PER_KIND]",
               "    int hps_n_used[HPS_NKINDS]", "    int hps_hint[HPS_NKINDS]",
