@@ -35,6 +35,8 @@ def available():
         return "HPy 0.9 does not compile on free-threaded builds"
     if sys.version_info >= (3, 15):
         return "HPy 0.9 does not compile on 3.15"
+    if os.environ.get("HPYSTATE_BENCH_NO_INSTALL"):     # the tests: no network
+        return f"{REQUIREMENT} not installed (HPYSTATE_BENCH_NO_INSTALL is set)"
     proc = subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                            "--disable-pip-version-check", REQUIREMENT],
                           capture_output=True, text=True)

@@ -28,6 +28,9 @@ APPROACHES = {
                "plain Cython module, state in cdef module globals: not isolated"),
     "hps-c": ("hps cimport", "hps_c", "hpystate",
               "hpystate cimport API: cdef impls, per-binding C trampolines"),
+    "hps-fb": ("hps fallback", "hps_c", "hpystate-fallback",
+               "the same hps cimport module with the trampoline tables exhausted (the "
+               "256-per-kind limit, docs/design.md): every binding a fallback descriptor"),
     "hps-cydef": ("hps Cy def", "hps_cydef", "hpystate",
                   "hpystate decorator API, Cython def impls"),
     "hps-py": ("hps Python", "hps_py", "hpystate",
@@ -86,6 +89,13 @@ def new_instance(key, site):
     name, how = APPROACHES[key][1], APPROACHES[key][2]
     if how == "hpystate":
         return importlib.import_module(name).defn.create()
+    if how == "hpystate-fallback":      # as if every trampoline were taken
+        import hpystate._core
+        old = hpystate._core._trampoline_limit(0)
+        try:
+            return importlib.import_module(name).defn.create()
+        finally:
+            hpystate._core._trampoline_limit(old)
     spec = importlib.util.spec_from_file_location(name, module_file(name, site))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -7,6 +7,11 @@ and a selection of contexts. Needs matplotlib (``pip install ".[chart]"``).
 import argparse
 import json
 import math
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from approaches import APPROACHES  # noqa: E402  (the tables' column names)
 
 CONTEXTS = ("function()", "method()", "method(x, y)", "nb_add", "nb_add reflected",
             "tp_richcompare", "sq_length", "tp_hash", "tp_iternext", "getter",
@@ -44,7 +49,8 @@ def draw(reports, path):
         width = 0.8 / len(keys)
         for i, key in enumerate(keys):
             xs = [c + (i - (len(keys) - 1) / 2) * width for c in range(len(CONTEXTS))]
-            label = key + (" (not built)" if key in report.get("not_built", {}) else "")
+            name = APPROACHES[key][0] if key in APPROACHES else key
+            label = name + (" (not built)" if key in report.get("not_built", {}) else "")
             ax.bar(xs, data[key], width, label=label)
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.set_yscale("log")

@@ -4,6 +4,8 @@
     python benchmarks/run.py                 # example + full suite (a few minutes)
     python benchmarks/run.py --quick         # CI smoke: tiny counts, no valgrind
     python benchmarks/run.py --json FILE     # also write the suite's results as JSON
+    python benchmarks/run.py --plot FILE     # also draw them (pip install ".[chart]")
+    python benchmarks/run.py --wall          # also the wall-clock tables (noisy)
     python benchmarks/run.py --check BASELINE.json
         # the regression gate (benchmarks/gate.py): callgrind only, floor and hpystate
     python benchmarks/run.py --all-pythons [--out DIR]
@@ -82,6 +84,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="CI smoke mode")
     p.add_argument("--json", metavar="FILE", help="write the suite's results as JSON")
+    p.add_argument("--wall-clock", "--wall", action="store_true",
+                   help="also print the wall-clock tables (noisy)")
+    p.add_argument("--plot", metavar="FILE",
+                   help="also draw the results as a PNG chart (pip install \".[chart]\")")
     p.add_argument("--check", metavar="BASELINE",
                    help="the regression gate against a suite result (benchmarks/gate.py)")
     p.add_argument("--all-pythons", action="store_true",
@@ -98,8 +104,10 @@ def main(argv=None):
         sys.exit(gate.main(args.check, os.cpu_count() or 1))
     run_example()
     import suite
-    suite.main((["--quick"] if args.quick else []) + (["--json", args.json] if args.json
-                                                        else []))
+    suite.main((["--quick"] if args.quick else []) +
+               (["--json", args.json] if args.json else []) +
+               (["--wall-clock"] if args.wall_clock else []) +
+               (["--plot", args.plot] if args.plot else []))
 
 
 if __name__ == "__main__":

@@ -215,7 +215,7 @@ def _create_callgrind(shape, site):
 
 # -- output -------------------------------------------------------------------------------
 
-W = 12    # column width
+W = 11    # column width (labels wider than this take two header lines)
 
 
 def _fmt(v, width=W, ratio=False):
@@ -226,37 +226,60 @@ def _fmt(v, width=W, ratio=False):
     return f"{v:>{width - 1}.2f}x" if ratio else f"{v:>{width}.1f}"
 
 
+# The per-call tables: C static (the floor) first in each, then the approaches compared
+# with it, C-level implementations in one table, Python-level ones in the other (so each
+# fits 100 columns).
+CALL_TABLES = (("C-level implementations", ("cpython", "cython", "hps-c", "hps-fb", "hpy")),
+               ("Python-level implementations", ("hps-cydef", "hps-py", "python")))
+CTX_W = max(len(c) for c in CONTEXTS) + 1
+
+
 def render_calls(results, unit, keys):
-    """One table: C static's absolute cost, every other approach as a ratio to it."""
+    """The per-call tables: C static's absolute cost, every other approach as a ratio."""
     unit_short = unit.split(" ")[0]
-    lines = [f"Per call: C static in {unit}, the others as a ratio to it (lower is faster)",
-             f"{'context':<24}" + "".join(f"{APPROACHES[k][0]:>{W}}" for k in keys)]
-    lines.append("-" * len(lines[-1]))
-    ratios = {k: _ratios(results, k) for k in keys[1:]}
-    for ctx in CONTEXTS:
-        row = [_fmt(results["static"][ctx])]
-        for k in keys[1:]:
-            r = ratios[k].get(ctx)
-            row.append(_fmt(r, ratio=True) if r is not None else _fmt("n/a"))
-        lines.append(f"{ctx:<24}" + "".join(row))
-    lines.append(f"({unit_short} net of the empty loop; depth N: an instance of a Python "
-                 "subclass N levels down)")
-    notes = {}
-    for k in keys:
+    out = []
+    for title, group in CALL_TABLES:
+        cols = [k for k in group if k in keys]
+        heads = [_two_lines(APPROACHES[k][0]) for k in ["static", *cols]]
+        lines = [f"Per call, {title} ({unit_short}: C static; the others: ratio to it, "
+                 "lower is faster)",
+                 (" " * CTX_W + "".join(f"{h[0]:>{W}}" for h in heads)).rstrip(),
+                 f"{'context':<{CTX_W}}" + "".join(f"{h[1]:>{W}}" for h in heads)]
+        lines.append("-" * len(lines[-1]))
+        ratios = {k: _ratios(results, k) for k in cols}
         for ctx in CONTEXTS:
-            if isinstance(results[k][ctx], str) and results[k][ctx] != "n/a":
-                notes.setdefault(k, results[k][ctx])
-    for k, note in notes.items():
-        lines.append(f"  {APPROACHES[k][0]}: {note}")
-    return "\n".join(lines)
+            row = [_fmt(results["static"][ctx])]
+            for k in cols:
+                r = ratios[k].get(ctx)
+                row.append(_fmt(r, ratio=True) if r is not None else _fmt("n/a"))
+            lines.append(f"{ctx:<{CTX_W}}" + "".join(row))
+        notes = {}
+        for k in cols:
+            for ctx in CONTEXTS:
+                if isinstance(results[k][ctx], str) and results[k][ctx] != "n/a":
+                    notes.setdefault(k, results[k][ctx])
+        for k, note in notes.items():
+            lines += textwrap.wrap(f"{APPROACHES[k][0]}: {note}", 96, initial_indent="  ",
+                                   subsequent_indent="    ")
+        out.append("\n".join(lines))
+    out.append("\n".join(textwrap.wrap(
+        f"({unit} net of the empty loop; depth N: an instance of a Python subclass N "
+        "levels down)", 96)))
+    return "\n\n".join(out)
+
+
+def _two_lines(label):
+    """A column label as two header lines ("hps fallback" -> "hps", "fallback")."""
+    first, _, last = label.rpartition(" ")
+    return (first, last) if len(label) >= W else ("", label)
 
 
 def render_correctness(correct, keys):
     ctxs = list(approaches.CORRECTNESS)
     lines = ["class Both(m1.Box, m2.Box): does m2's implementation see m2's state?",
-             f"{'approach':<14}" + "".join(f"{c:>22}" for c in ctxs)]
+             f"{'approach':<14}" + "".join(f"{c:>20}" for c in ctxs)]
     for k in keys:
-        lines.append(f"{APPROACHES[k][0]:<14}" + "".join(f"{correct[k][c][:21]:>22}"
+        lines.append(f"{APPROACHES[k][0]:<14}" + "".join(f"{correct[k][c][:19]:>20}"
                                                           for c in ctxs))
     return "\n".join(lines)
 
@@ -310,10 +333,23 @@ def render_headline(results, correct, unit):
 
 def render_legend(keys):
     lines = ["Columns:"]
+    w = max(len(APPROACHES[k][0]) for k in keys) + 2
     for k in keys:
-        lines += textwrap.wrap(APPROACHES[k][3], 96, initial_indent=f"  {APPROACHES[k][0]:<13}",
-                               subsequent_indent=" " * 15)
+        lines += textwrap.wrap(APPROACHES[k][3], 96, initial_indent=f"  {APPROACHES[k][0]:<{w}}",
+                               subsequent_indent=" " * (w + 2))
     return "\n".join(lines)
+
+
+def plot(report, path):
+    """Draw ``report`` with chart.py; returns the line that says where (or why not)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return (f"chart: not drawn, matplotlib is not installed (pip install \".[chart]\" "
+                "from the checkout)")
+    import chart
+    chart.draw([report], path)
+    return f"chart: {path}"
 
 
 def _step(what):
@@ -330,8 +366,10 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true",
                    help="smoke mode (CI): tiny counts, wall-clock only, no valgrind")
     p.add_argument("--json", metavar="FILE", help="also write every result as JSON")
-    p.add_argument("--wall-clock", action="store_true",
+    p.add_argument("--wall-clock", "--wall", action="store_true",
                    help="also print the wall-clock tables (noisy: always in --json)")
+    p.add_argument("--plot", metavar="FILE",
+                   help="also draw this run as a PNG chart (needs the chart extra)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = p.parse_args(argv)
     metric = "callgrind" if shutil.which("valgrind") and not args.quick else "time"
@@ -398,6 +436,9 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
+    if args.plot:
+        print()
+        print(plot(report, args.plot))
     wrong = [f"{APPROACHES[k][0]} {ctx}: {seen}" for k in keys if k.startswith("hps-")
              for ctx, seen in correct[k].items() if seen != "right"]
     if wrong:       # hpystate's promise; the smoke run in CI fails on it
