@@ -64,7 +64,14 @@ def build(site):
                         for n in ("cy_globals", "hps_c", "hps_cydef")],
                        quiet=True, build_dir={str(site)!r},
                        include_path=[hpystate.cython_include()])
-        setup(script_args=["build_ext", "--inplace", "-q"], ext_modules=c + cy)
+        # As users ship them (for subinterpreters): Cython's module state and type specs.
+        import shutil, hpystate.build
+        shutil.copy(ext + "/hps_cydef.pyx", "hps_cydef_iso.pyx")    # a module of its own
+        iso = hpystate.build.cythonize(
+            [Extension("cy_isolated", [ext + "/cy_isolated.pyx"]),
+             Extension("hps_cydef_iso", ["hps_cydef_iso.pyx"])],
+            quiet=True, build_dir={str(site)!r})
+        setup(script_args=["build_ext", "--inplace", "-q"], ext_modules=c + cy + iso)
     """)
     proc = subprocess.run([sys.executable, "-c", script], cwd=site, capture_output=True,
                           text=True)
@@ -215,7 +222,7 @@ def _create_callgrind(shape, site):
 
 # -- output -------------------------------------------------------------------------------
 
-W = 11    # column width (labels wider than this take two header lines)
+W = 10    # column width (labels this wide or wider take two header lines)
 
 
 def _fmt(v, width=W, ratio=False):
@@ -229,8 +236,9 @@ def _fmt(v, width=W, ratio=False):
 # The per-call tables: C static (the floor) first in each, then the approaches compared
 # with it, C-level implementations in one table, Python-level ones in the other (so each
 # fits 100 columns).
-CALL_TABLES = (("C-level implementations", ("cpython", "cython", "hps-c", "hps-fb", "hpy")),
-               ("Python-level implementations", ("hps-cydef", "hps-py", "python")))
+CALL_TABLES = (("C-level implementations", ("cpython", "hps-c", "hps-fb", "hpy")),
+               ("def implementations, Cython or Python",
+                ("cython", "cython-iso", "hps-cydef", "hps-cydef-plain", "hps-py", "python")))
 CTX_W = max(len(c) for c in CONTEXTS) + 1
 
 
@@ -241,8 +249,7 @@ def render_calls(results, unit, keys):
     for title, group in CALL_TABLES:
         cols = [k for k in group if k in keys]
         heads = [_two_lines(APPROACHES[k][0]) for k in ["static", *cols]]
-        lines = [f"Per call, {title} ({unit_short}: C static; the others: ratio to it, "
-                 "lower is faster)",
+        lines = [f"Per call, {title} ({unit_short}: C static, the others: ratio to it)",
                  (" " * CTX_W + "".join(f"{h[0]:>{W}}" for h in heads)).rstrip(),
                  f"{'context':<{CTX_W}}" + "".join(f"{h[1]:>{W}}" for h in heads)]
         lines.append("-" * len(lines[-1]))
@@ -269,17 +276,26 @@ def render_calls(results, unit, keys):
 
 
 def _two_lines(label):
-    """A column label as two header lines ("hps fallback" -> "hps", "fallback")."""
-    first, _, last = label.rpartition(" ")
-    return (first, last) if len(label) >= W else ("", label)
+    """A column label as two header lines ("hps fallback" -> "hps", "fallback"), split where
+    both fit a column with a space before them."""
+    if len(label) < W:
+        return ("", label)
+    words = label.split(" ")
+    splits = [(" ".join(words[:i]), " ".join(words[i:])) for i in range(1, len(words))]
+    return min(splits, key=lambda s: max(map(len, s)))
+
+
+def _label_width(keys):
+    return max(len(APPROACHES[k][0]) for k in keys) + 2
 
 
 def render_correctness(correct, keys):
     ctxs = list(approaches.CORRECTNESS)
+    w = _label_width(keys)
     lines = ["class Both(m1.Box, m2.Box): does m2's implementation see m2's state?",
-             f"{'approach':<14}" + "".join(f"{c:>20}" for c in ctxs)]
+             f"{'approach':<{w}}" + "".join(f"{c:>20}" for c in ctxs)]
     for k in keys:
-        lines.append(f"{APPROACHES[k][0]:<14}" + "".join(f"{correct[k][c][:19]:>20}"
+        lines.append(f"{APPROACHES[k][0]:<{w}}" + "".join(f"{correct[k][c][:19]:>20}"
                                                           for c in ctxs))
     return "\n".join(lines)
 
@@ -312,6 +328,7 @@ def render_headline(results, correct, unit):
     """The answers first: each approach's range against the floor, and who is wrong."""
     lines = [f"Headline ({unit} per call, as a ratio to C static: hand-written C reading "
              "a static global):"]
+    w = _label_width(list(APPROACHES)) - 2
     for k in APPROACHES:
         if k == "static":
             continue
@@ -320,20 +337,21 @@ def render_headline(results, correct, unit):
         wrong = [c for c, seen in correct.get(k, {}).items() if seen.startswith("WRONG")]
         if not r:
             why = next((v for v in results[k].values() if isinstance(v, str)), "")
-            lines.append(f"  {APPROACHES[k][0]:<12} {why or 'not measured'}")
+            lines.append(f"  {APPROACHES[k][0]:<{w}} {why or 'not measured'}")
             continue
         span = f"{min(r.values()):.2f}-{max(r.values()):.2f}x"
+        seen = set(correct.get(k, {}).values())
         verdict = (f"WRONG state in {len(wrong)} of {len(correct[k])} correctness checks"
-                   if wrong else "right state everywhere" if k in correct and
-                   all(v == "right" for v in correct[k].values()) else "")
-        lines.append(f"  {APPROACHES[k][0]:<12} {span:>13} over {len(r):>2} contexts"
+                   if wrong else "right state everywhere" if seen == {"right"} else
+                   seen.pop() if len(seen) == 1 else "")
+        lines.append(f"  {APPROACHES[k][0]:<{w}} {span:>13} over {len(r):>2} contexts"
                      + (f"; {verdict}" if verdict else ""))
     return "\n".join(lines)
 
 
 def render_legend(keys):
     lines = ["Columns:"]
-    w = max(len(APPROACHES[k][0]) for k in keys) + 2
+    w = _label_width(keys)
     for k in keys:
         lines += textwrap.wrap(APPROACHES[k][3], 96, initial_indent=f"  {APPROACHES[k][0]:<{w}}",
                                subsequent_indent=" " * (w + 2))

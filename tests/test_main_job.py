@@ -45,19 +45,20 @@ def test_the_headline_comes_first_and_names_every_approach(main_job):
     for key, (label, *_) in APPROACHES.items():
         if key != "static":
             assert re.search(rf"^  {re.escape(label)} ", block, re.M), (label, block)
-    for label in ("hps cimport", "hps fallback", "hps Cy def", "hps Python"):
+    for label in ("hps cimport", "hps fallback", "hps Cy def", "hps Cy def plain",
+                  "hps Python"):
         assert re.search(rf"^  {re.escape(label)} .*right state everywhere$", block, re.M)
 
 
 def test_the_legend_explains_every_column_of_the_tables(main_job):
     out, _ = main_job
     legend = out[out.index("Columns:"):out.index("\n\n", out.index("Columns:"))]
-    named = set(re.findall(r"^  (\S.{0,12}?) {2,}", legend, re.M))
+    named = set(re.findall(r"^  (\S.{0,20}?) {2,}", legend, re.M))
     assert named == {label for label, *_ in APPROACHES.values()}, legend
     # both per-call tables, with the unit in the title and every column in the legend
     tables = re.findall(r"^Per call, (.*) \((ns|instructions): C static", out, re.M)
     assert [t[0] for t in tables] == ["C-level implementations",
-                                      "Python-level implementations"], tables
+                                      "def implementations, Cython or Python"], tables
 
 
 def test_every_line_fits_100_columns(main_job):
