@@ -25,7 +25,7 @@ def calls_table(report, metric="callgrind"):
         base = _num(cells["static"][ctx])
         row = [ctx, f"{base:.0f}" if base else "n/a"]
         for k in keys[1:]:
-            v = _num(cells[k][ctx])
+            v = _num(cells.get(k, {}).get(ctx))     # absent: an approach added since
             row.append(f"{v / base:.2f}" if v is not None and base else "n/a")
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
@@ -38,8 +38,8 @@ def correctness_table(reports):
     for k in APPROACHES:
         row = [APPROACHES[k][0]]
         for ctx in CORRECTNESS:
-            seen = {r["correctness"][k][ctx] for r in reports}
-            row.append(" / ".join(sorted(seen)) if len(seen) > 1 else ref[k][ctx])
+            seen = {r["correctness"].get(k, {}).get(ctx, "not measured") for r in reports}
+            row.append(" / ".join(sorted(seen)) if len(seen) > 1 else seen.pop())
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
