@@ -37,7 +37,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 SHAPES = ("C by hand", "hpystate cimport", "hpystate Python")
 MODULE_NAMES = dict(zip(SHAPES, ("ref_big", "hps_big_c", "hps_big_py")))
-N_TYPES, N_METHODS, N_FUNCTIONS = 10, 10, 50
+N_TYPES, N_METHODS, N_FUNCTIONS = 10, 10, 50      # the headline shape
+TYPE_COUNTS = (1, 10, 100)                          # what creation is also measured at
 
 # Arguments a call of each convention passes, and arguments it must reject.
 CALL_ARGS = {0: ((), {}), 1: ((1,), {}), 2: ((1, 2), {}), 3: ((1,), {"k": 2})}
@@ -65,7 +66,9 @@ def build(target):
         from Cython.Build import cythonize
         ext = {str(HERE / "ext")!r}
         setup(script_args=["build_ext", "--inplace", "-q"], ext_modules=[
-            Extension("ref_big", [ext + "/ref_big.c"]),
+            Extension(name, [ext + "/ref_big.c"],
+                      define_macros=[("N_TYPES", str(n)), ("MODNAME", name)])
+            for n, name in {[(n, _c_module(n)) for n in TYPE_COUNTS]!r}
         ] + cythonize([Extension("hps_big_c", [ext + "/hps_big_c.pyx"])], quiet=True,
                       build_dir={str(target)!r}, include_path=[hpystate.cython_include()]))
     """)
@@ -129,11 +132,16 @@ _METHOD_PARAMS = ("state, self", "state, self, arg", "state, self, *args",
                   "state, self, *args, **kwargs")
 
 
-def _types_source():
-    """The 10 class statements, as Python source: ``@hpystate.method`` must decorate
+def _c_module(n_types):
+    """The name of the hand-written C module with ``n_types`` types."""
+    return "ref_big" if n_types == N_TYPES else f"ref_big{n_types}"
+
+
+def _types_source(n_types):
+    """The class statements, as Python source: ``@hpystate.method`` must decorate
     functions defined in a class body (hpystate checks the frame that runs it)."""
     lines = []
-    for i in range(N_TYPES):
+    for i in range(n_types):
         lines += ["@defn.type", f"class T{i}:", "    __slots__ = ()"]
         for j in range(N_METHODS):
             params = _METHOD_PARAMS[method_convention(i, j)]
@@ -143,26 +151,24 @@ def _types_source():
     return "\n".join(lines)
 
 
-_TYPES_CODE = compile(_types_source(), "<hps_big_py types>", "exec")
-
-
-def python_definition():
+def python_definition(n_types=N_TYPES):
     """A fresh ModuleDef ``hps_big_py`` of the big shape, with Python implementations."""
     defn = hpystate.ModuleDef("hps_big_py", state=BigState)
     for k in range(N_FUNCTIONS):
         defn.function(_FUNCTION_IMPLS[function_convention(k)], name=f"f{k}")
-    exec(_TYPES_CODE, {"__name__": "hps_big_py", "hpystate": hpystate, "defn": defn})
+    code = compile(_types_source(n_types), "<hps_big_py types>", "exec")
+    exec(code, {"__name__": "hps_big_py", "hpystate": hpystate, "defn": defn})
     return defn
 
 
 # -- instances -------------------------------------------------------------------------------
 
-def factory(shape, target):
-    """A zero-argument function creating one new module instance of ``shape`` per call;
-    ``target`` holds the extensions ``build`` made."""
+def factory(shape, target, n_types=N_TYPES):
+    """A zero-argument function creating one new module instance of ``shape`` (with
+    ``n_types`` types) per call; ``target`` holds the extensions ``build`` made."""
     if shape == "C by hand":
-        spec = importlib.util.spec_from_file_location("ref_big",
-                                                      _extension_path(target, "ref_big"))
+        name = _c_module(n_types)
+        spec = importlib.util.spec_from_file_location(name, _extension_path(target, name))
 
         def create(spec=spec, module_from_spec=importlib.util.module_from_spec):
             module = module_from_spec(spec)        # create_dynamic: Py_mod_create
@@ -170,9 +176,9 @@ def factory(shape, target):
             return module
         return create
     if shape == "hpystate cimport":
-        return _import_once(target, "hps_big_c").defn.create
+        return _import_once(target, "hps_big_c").define(n_types).create
     if shape == "hpystate Python":
-        return python_definition().create
+        return python_definition(n_types).create
     raise ValueError(f"unknown shape {shape!r}; expected one of {SHAPES}")
 
 
@@ -190,20 +196,20 @@ def _check_call(f, convention, value, what):
             raise AssertionError(f"{what}(*{args}, **{kwargs}) did not raise TypeError")
 
 
-def check(module, shape, fast=True):
-    """Assert that ``module`` is an instance of the big shape: 50 functions and 10 types
-    with 10 methods each, all returning this instance's state ``value`` and accepting the
-    arguments of their calling convention. With ``fast``, also that C-level bindings are
-    builtin functions and method descriptors (for hpystate cimport: that no binding fell
-    back to CFunction/CMethod because the trampoline tables were full)."""
-    name = MODULE_NAMES[shape]
+def check(module, shape, n_types=N_TYPES, fast=True):
+    """Assert that ``module`` is an instance of the big shape: 50 functions and ``n_types``
+    types with 10 methods each, all returning this instance's state ``value`` and accepting
+    the arguments of their calling convention. With ``fast``, also that C-level bindings
+    are builtin functions and method descriptors (for hpystate cimport: that no binding
+    fell back to CFunction/CMethod because the trampoline tables were full)."""
+    name = _c_module(n_types) if shape == "C by hand" else MODULE_NAMES[shape]
     assert module.__name__ == name, module
     value = module.f0()
     assert type(value) is object, value
     if shape != "C by hand":
         assert value is hpystate.state_of(module).value
     public = {k for k in vars(module) if not k.startswith("_")}
-    expected = {f"f{k}" for k in range(N_FUNCTIONS)} | {f"T{i}" for i in range(N_TYPES)}
+    expected = {f"f{k}" for k in range(N_FUNCTIONS)} | {f"T{i}" for i in range(n_types)}
     assert public == expected, sorted(public ^ expected)
     c_level = fast and shape != "hpystate Python"
     for k in range(N_FUNCTIONS):
@@ -212,7 +218,7 @@ def check(module, shape, fast=True):
             assert type(f) is types.BuiltinFunctionType, f"{name}.f{k} is {type(f)}"
             assert f.__self__ is module
         _check_call(f, function_convention(k), value, f"{name}.f{k}")
-    for i in range(N_TYPES):
+    for i in range(n_types):
         tp = getattr(module, f"T{i}")
         assert isinstance(tp, type) and tp.__name__ == f"T{i}" and tp.__module__ == name
         obj = tp()
@@ -308,10 +314,13 @@ def main(argv=None):
     p.add_argument("shape", choices=SHAPES)
     p.add_argument("site")
     p.add_argument("n", type=int, nargs="*")
+    p.add_argument("--types", type=int, default=N_TYPES, choices=TYPE_COUNTS)
     args = p.parse_args(argv)
-    create = factory(args.shape, args.site)
+    create = factory(args.shape, args.site, args.types)
     module = create()
-    check(module, args.shape)        # the right shape, and no fallback bindings
+    # the right shape, and (up to 10 types) no fallback bindings: 100 types x 10 methods
+    # are more than one definition may hold in trampolines (docs/design.md, Limits)
+    check(module, args.shape, args.types, fast=args.types <= N_TYPES)
     del module
     gc.collect()
     if args.mode == "create-time":

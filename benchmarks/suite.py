@@ -192,17 +192,21 @@ def measure_correctness(keys, site):
 # -- module creation ----------------------------------------------------------------------
 
 def measure_creation(site, metric, quick):
-    """{shape: {"instructions"?, "us", "bytes"}} for big.SHAPES."""
-    out = {}
-    for shape in big.SHAPES:
-        args = [shape, site]
-        row = json.loads(_python(["create-time", *args, "3" if quick else "30"], site))
-        row.update(json.loads(_python(["memory", *args], site)))
-        if metric == "callgrind":
-            row["instructions"] = _create_callgrind(shape, site)
-        out[shape] = row
+    """({shape: {"instructions"?, "us", "bytes"}} for big.SHAPES at the headline 10 types,
+    {shape: {types: row}} at every count of big.TYPE_COUNTS)."""
+    by_types = {shape: {} for shape in big.SHAPES}
+    for n in big.TYPE_COUNTS:
+        for shape in big.SHAPES:
+            types = ["--types", str(n)]
+            row = json.loads(_python(["create-time", shape, site, "3" if quick else "30",
+                                      *types], site))
+            row.update(json.loads(_python(["memory", shape, site, *types], site)))
+            if metric == "callgrind":
+                row["instructions"] = _create_callgrind(shape, site, n)
+            by_types[shape][str(n)] = row
+    out = {shape: dict(by_types[shape][str(big.N_TYPES)]) for shape in big.SHAPES}
     out["Cython (cdef globals)"] = {"note": "n/a: one instance per process"}
-    return out
+    return out, by_types
 
 
 def _python(args, site):
@@ -213,9 +217,10 @@ def _python(args, site):
     return proc.stdout.strip().splitlines()[-1]
 
 
-def _create_callgrind(shape, site):
+def _create_callgrind(shape, site, n_types):
     counts, _ = _callgrind_sections([str(HERE / "big.py"), "create-callgrind", shape, site,
-                                     str(CREATE_N1), str(CREATE_N2)], site)
+                                     str(CREATE_N1), str(CREATE_N2), "--types", str(n_types)],
+                                    site)
     return (_per_iteration(counts, "cycle", CREATE_N1, CREATE_N2)
             - _per_iteration(counts, "gc", CREATE_N1, CREATE_N2))
 
@@ -309,6 +314,26 @@ def render_creation(creation):
             continue
         ins = f"{row['instructions']:>14,.0f}" if "instructions" in row else f"{'-':>14}"
         lines.append(f"{shape:<22}{ins}{row['us']:>13.1f}{row['bytes']:>16,.0f}")
+    return "\n".join(lines)
+
+
+def render_creation_scaling(by_types):
+    """hpystate's creation cost and memory against the hand-written C module, by types."""
+    counts = list(by_types["C by hand"])
+    metric = "instructions" if "instructions" in by_types["C by hand"][counts[0]] else "us"
+    what = "instr." if metric == "instructions" else "time"
+    lines = [f"creation by number of types (10 methods each, 50 functions), ratio to C by "
+             f"hand ({what})",
+             f"{'':<20}" + "".join(f"{n + (' type' if n == '1' else ' types'):>18}"
+                                   for n in counts),
+             f"{'shape':<20}" + f"{what:>9}{'memory':>9}" * len(counts)]
+    base = by_types["C by hand"]
+    for shape, rows in by_types.items():
+        if shape == "C by hand":
+            continue
+        cells = "".join(f"{rows[n][metric] / base[n][metric]:>8.2f}x"
+                        f"{rows[n]['bytes'] / base[n]['bytes']:>8.2f}x" for n in counts)
+        lines.append(f"{shape:<20}{cells}")
     return "\n".join(lines)
 
 
@@ -429,7 +454,8 @@ def main(argv=None):
         report["correctness"] = correct
         _done(t)
         t = _step("module creation and memory")
-        report["creation"] = measure_creation(site, metric, args.quick)
+        report["creation"], report["creation_by_types"] = measure_creation(
+            site, metric, args.quick)
         _done(t)
     main_metric, unit = (("callgrind", "instructions") if metric == "callgrind"
                          else ("time", "ns (median of interleaved repeats)"))
@@ -448,6 +474,8 @@ def main(argv=None):
         print(render_calls(report["time"], "ns (median of interleaved repeats)", keys))
     print()
     print(render_creation(report["creation"]))
+    print()
+    print(render_creation_scaling(report["creation_by_types"]))
     if metric == "callgrind" and not args.wall_clock:
         print("\n(wall-clock tables: --wall-clock; every number: --json FILE; "
               "docs/benchmarks.md reads them)")

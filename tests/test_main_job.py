@@ -74,3 +74,14 @@ def test_the_chart_is_written_and_named(main_job):
         return
     assert f"chart: {chart}" in out
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_creation_is_measured_at_1_10_and_100_types(main_job):
+    out, _ = main_job
+    start = out.index("creation by number of types")
+    block = out[start:].split("\n\n")[0].splitlines()
+    assert re.search(r"1 type\s+10 types\s+100 types", block[1]), block
+    rows = {line.split("  ")[0]: line for line in block[3:]}
+    assert set(rows) == {"hpystate cimport", "hpystate Python"}, block
+    for line in rows.values():
+        assert len(re.findall(r"\d+\.\d\dx", line)) == 6, line     # time/instr., memory

@@ -26,7 +26,6 @@ cdef class BigState(ModuleState):
         self.value = object()
 
 
-defn = hpystate.ModuleDef("hps_big_c", state=BigState)
 
 
 # -- module functions ------------------------------------------------------------------------
@@ -81,14 +80,21 @@ cpdef int method_convention(int i, int j):
     return j % 4 if j < 8 else (j % 4) + 2 * (i % 2)
 
 
-cdef int k, i, j, c
-for k in range(50):
-    add_function_unchecked(defn, f"f{k}", function_impl(k % 4), FLAGS[k % 4])
+def define(int n_types=10):
+    """A fresh ModuleDef of the big shape with ``n_types`` types (benchmarks/big.py measures
+    1, 10 and 100)."""
+    d = hpystate.ModuleDef("hps_big_c", state=BigState)
+    cdef int k, i, j, c
+    for k in range(50):
+        add_function_unchecked(d, f"f{k}", function_impl(k % 4), FLAGS[k % 4])
+    cdef TypeDef td
+    for i in range(n_types):
+        # @d.type applied to a class made by type(): no class statements needed
+        td = <TypeDef>d.type(type(f"T{i}", (), {"__slots__": ()}))
+        for j in range(10):
+            c = method_convention(i, j)
+            add_method_unchecked(td, f"m{j}", method_impl(c), FLAGS[c])
+    return d
 
-cdef TypeDef td
-for i in range(10):
-    # @defn.type applied to a class made by type(): no class statements needed
-    td = <TypeDef>defn.type(type(f"T{i}", (), {"__slots__": ()}))
-    for j in range(10):
-        c = method_convention(i, j)
-        add_method_unchecked(td, f"m{j}", method_impl(c), FLAGS[c])
+
+defn = define(10)

@@ -7,7 +7,8 @@
  * - f0..f49: module functions in m_methods reading PyModule_GetState(self)->value; the
  *   calling conventions cycle METH_NOARGS, METH_O, METH_FASTCALL,
  *   METH_FASTCALL | METH_KEYWORDS (f(k) uses convention k % 4);
- * - T0..T9: heap types made in the exec slot with PyType_FromModuleAndSpec, each with
+ * - T0..T9 (N_TYPES of them): heap types made in the exec slot with
+ *   PyType_FromModuleAndSpec, each with
  *   methods m0..m9 (METH_METHOD | METH_FASTCALL | METH_KEYWORDS, state through
  *   defining_class + PyType_GetModuleState). Method mj of Ti accepts the arguments of
  *   convention j % 4 for j < 8; m8/m9 those of conventions 0/1 on even types and 2/3 on
@@ -146,44 +147,65 @@ t_dealloc(PyObject *self)
     {"m" #n, (PyCFunction)(void (*)(void))impl, METH_METHOD | METH_FASTCALL | METH_KEYWORDS, \
      NULL}
 
-/* Type T<i>: its method table, slots and spec; m8 and m9 are implemented by m8impl and
- * m9impl. */
-#define DEFINE_TYPE(i, m8impl, m9impl)                                                     \
-    static PyMethodDef t##i##_methods[] = {                                                \
-        M(0, m_noargs), M(1, m_o), M(2, m_fast), M(3, m_fastkw),                           \
-        M(4, m_noargs), M(5, m_o), M(6, m_fast), M(7, m_fastkw),                           \
-        M(8, m8impl),   M(9, m9impl),                                                      \
-        {NULL, NULL, 0, NULL},                                                             \
-    };                                                                                     \
-    static PyType_Slot t##i##_slots[] = {                                                  \
-        {Py_tp_methods, t##i##_methods},                                                   \
-        {Py_tp_traverse, t_traverse},                                                      \
-        {Py_tp_dealloc, t_dealloc},                                                        \
-        {0, NULL},                                                                         \
-    };                                                                                     \
-    static PyType_Spec t##i##_spec = {                                                     \
-        .name = "ref_big.T" #i,                                                            \
-        .basicsize = sizeof(PyObject),                                                     \
-        .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC |           \
-                 Py_TPFLAGS_IMMUTABLETYPE,                                                 \
-        .slots = t##i##_slots,                                                             \
-    };
-
-DEFINE_TYPE(0, m_noargs, m_o)
-DEFINE_TYPE(1, m_fast, m_fastkw)
-DEFINE_TYPE(2, m_noargs, m_o)
-DEFINE_TYPE(3, m_fast, m_fastkw)
-DEFINE_TYPE(4, m_noargs, m_o)
-DEFINE_TYPE(5, m_fast, m_fastkw)
-DEFINE_TYPE(6, m_noargs, m_o)
-DEFINE_TYPE(7, m_fast, m_fastkw)
-DEFINE_TYPE(8, m_noargs, m_o)
-DEFINE_TYPE(9, m_fast, m_fastkw)
-
-static PyType_Spec *type_specs[] = {
-    &t0_spec, &t1_spec, &t2_spec, &t3_spec, &t4_spec,
-    &t5_spec, &t6_spec, &t7_spec, &t8_spec, &t9_spec,
+/* Methods of the even and of the odd types: m8 and m9 take conventions 0/1 on even types,
+ * 2/3 on odd ones. (Types may share a method table: CPython only reads it.) */
+static PyMethodDef even_methods[] = {
+    M(0, m_noargs), M(1, m_o), M(2, m_fast), M(3, m_fastkw),
+    M(4, m_noargs), M(5, m_o), M(6, m_fast), M(7, m_fastkw),
+    M(8, m_noargs), M(9, m_o),
+    {NULL, NULL, 0, NULL},
 };
+
+static PyMethodDef odd_methods[] = {
+    M(0, m_noargs), M(1, m_o), M(2, m_fast), M(3, m_fastkw),
+    M(4, m_noargs), M(5, m_o), M(6, m_fast), M(7, m_fastkw),
+    M(8, m_fast),   M(9, m_fastkw),
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot even_slots[] = {
+    {Py_tp_methods, even_methods},
+    {Py_tp_traverse, t_traverse},
+    {Py_tp_dealloc, t_dealloc},
+    {0, NULL},
+};
+
+static PyType_Slot odd_slots[] = {
+    {Py_tp_methods, odd_methods},
+    {Py_tp_traverse, t_traverse},
+    {Py_tp_dealloc, t_dealloc},
+    {0, NULL},
+};
+
+/* N_TYPES types T0..T<N_TYPES-1> (10 unless the build says otherwise: benchmarks/big.py
+ * builds 1, 10 and 100), their specs filled once, at module initialisation: a C module
+ * with that many types would keep as many static specs. */
+#ifndef N_TYPES
+#define N_TYPES 10
+#endif
+#ifndef MODNAME
+#define MODNAME ref_big
+#endif
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+
+static char type_names[N_TYPES][40];
+static PyType_Spec type_specs[N_TYPES];
+
+static void
+fill_specs(void)
+{
+    for (int i = 0; i < N_TYPES; i++) {
+        PyOS_snprintf(type_names[i], sizeof(type_names[i]), STR(MODNAME) ".T%d", i);
+        type_specs[i].name = type_names[i];
+        type_specs[i].basicsize = sizeof(PyObject);
+        type_specs[i].flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC |
+                              Py_TPFLAGS_IMMUTABLETYPE;
+        type_specs[i].slots = i % 2 ? odd_slots : even_slots;
+    }
+}
 
 /* -- the module --------------------------------------------------------------------------- */
 
@@ -195,8 +217,8 @@ big_exec(PyObject *module)
     if (st->value == NULL) {
         return -1;
     }
-    for (size_t i = 0; i < sizeof(type_specs) / sizeof(type_specs[0]); i++) {
-        PyObject *tp = PyType_FromModuleAndSpec(module, type_specs[i], NULL);
+    for (size_t i = 0; i < N_TYPES; i++) {
+        PyObject *tp = PyType_FromModuleAndSpec(module, &type_specs[i], NULL);
         if (tp == NULL) {
             return -1;
         }
@@ -239,7 +261,7 @@ static PyModuleDef_Slot big_slots[] = {
 
 static struct PyModuleDef big_module = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "ref_big",
+    .m_name = STR(MODNAME),
     .m_size = sizeof(bigstate),
     .m_methods = big_functions,
     .m_slots = big_slots,
@@ -249,7 +271,8 @@ static struct PyModuleDef big_module = {
 };
 
 PyMODINIT_FUNC
-PyInit_ref_big(void)
+CAT(PyInit_, MODNAME)(void)
 {
+    fill_specs();
     return PyModuleDef_Init(&big_module);
 }
