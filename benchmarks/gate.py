@@ -21,7 +21,7 @@ import tempfile
 import approaches
 import suite
 
-GATED = ("hps-c", "hps-cydef", "hps-py")     # hpystate's columns
+GATED = ("hps-c", "hps-fb", "hps-cydef", "hps-cydef-plain", "hps-py")   # hpystate's columns
 FLOOR_RULE = ("hps-c", 1.05)
 FLOOR_EXEMPT = ("type_of()",)
 TOLERANCE = 0.02

@@ -58,6 +58,30 @@ def creation_table(reports):
     return "\n".join(lines)
 
 
+def creation_scaling_table(reports):
+    """hpystate's creation instructions and memory as a ratio to hand-written C, by the
+    number of types (``creation_by_types``)."""
+    reports = [r for r in reports if "creation_by_types" in r]
+    if not reports:
+        return "(no result has creation by number of types)"
+    by = reports[0]["creation_by_types"]
+    counts = list(by["C by hand"])
+    shapes = [s for s in by if s != "C by hand"]
+    head = "| Python | " + " | ".join(f"{s}, {n} type{'s' if n != '1' else ''}"
+                                     for s in shapes for n in counts) + " |"
+    lines = [head, "|---" * (1 + len(shapes) * len(counts)) + "|"]
+    for r in reports:
+        c = r["creation_by_types"]
+        metric = "instructions" if "instructions" in c["C by hand"][counts[0]] else "us"
+        row = [r["python"]]
+        for s in shapes:
+            for n in counts:
+                row.append(f"{c[s][n][metric] / c['C by hand'][n][metric]:.2f} / "
+                           f"{c[s][n]['bytes'] / c['C by hand'][n]['bytes']:.2f}")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def dispatch_table(paths):
     """bench_dispatch.py results: hpystate ÷ each reference, one column group per version."""
     reports = sorted((json.load(open(p)) for p in paths),
@@ -93,6 +117,9 @@ def main(paths):
     print()
     print("### Module instance creation + destruction (10 types x 10 methods, 50 functions)\n")
     print(creation_table(reports))
+    print()
+    print("### Creation by number of types: instructions / memory, ratio to C by hand\n")
+    print(creation_scaling_table(reports))
 
 
 if __name__ == "__main__":
