@@ -19,6 +19,7 @@ cdef extern from "_capi.h":
         Py_ssize_t tp_weaklistoffset
         Py_ssize_t tp_dictoffset
         PyTypeObject_ *tp_base
+        PyObject *tp_dict
         void *tp_new
         void *tp_vectorcall
 
@@ -106,6 +107,7 @@ cdef extern from "_capi.h":
     int Py_tp_methods
     object PyCFunction_NewEx(PyMethodDef *, object self, object module)
     object PyDescr_NewMethod(PyTypeObject_ *, PyMethodDef *)
+    PyObject *PyDescr_NAME(object descr)             # borrowed: the interned name
     void hps_lock()
     object hps_pending_error()
     void hps_unlock()

@@ -37,7 +37,7 @@ See docs/design.md.
 cimport cython
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
-from libc.string cimport memcpy, memset
+from libc.string cimport memcpy, memset, strlen
 
 from hpystate._capi cimport *
 from hpystate._slot_table cimport *

@@ -381,18 +381,18 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
     if extra == NULL:
         raise MemoryError()
     fallbacks = []
-    methods = []                        # (name, kind, entry) of trampoline methods
+    cdef Py_ssize_t first = b.n_citems    # this type's trampoline entries are recorded after
     try:
         if td._n_c_methods or td._n_c_slots or td._n_c_getsets:
-            n_extra = _c_members(td, b, state, modname, qual_prefix, extra, fallbacks,
-                                 methods)
+            n_extra = _c_members(td, b, state, modname, qual_prefix, extra, fallbacks)
         cls = _new_heap_type(fullname, module, bases, (<PyTypeObject_ *>layout).tp_basicsize,
                              NULL, NULL, doc_b, 0, extra, n_extra)
     finally:
         PyMem_Free(extra)
     if td._doc is None:
         cls.__doc__ = None
-    _add_c_methods(cls, methods)
+    if td._n_c_methods:
+        _add_c_methods(cls, b, first)
     # The members that are attributes rather than part of the spec: the C-level ones whose
     # table was full, then the Python-level ones. type.__setattr__ lets CPython install its
     # slot dispatcher for dunders.
@@ -421,11 +421,11 @@ cdef const char *_block_name(_Block *b, bytes name) except NULL:
 
 
 cdef Py_ssize_t _c_members(TypeDef td, _Block *b, state, str modname, str qual_prefix,
-                           PyType_Slot *extra, list fallbacks, list methods) except -1:
+                           PyType_Slot *extra, list fallbacks) except -1:
     """Prepare a per-instance type's C-level members, in one pass over the members: the
     trampoline slots into ``extra`` (returns how many, with the getset array owned by the
-    module instance), the trampoline methods into ``methods`` (installed once the type
-    exists, ``_add_c_methods``), and into ``fallbacks`` the descriptors to install where a
+    module instance), the trampoline methods' entries (installed once the type exists,
+    ``_add_c_methods``), and into ``fallbacks`` the descriptors to install where a
     trampoline table is exhausted."""
     cdef PyGetSetDef *gdefs = NULL
     cdef Py_ssize_t n = 0, ng = 0
@@ -434,7 +434,7 @@ cdef Py_ssize_t _c_members(TypeDef td, _Block *b, state, str modname, str qual_p
         gdefs = <PyGetSetDef *>_block_alloc(b, (td._n_c_getsets + 1) * sizeof(PyGetSetDef))
     for m in td._members:
         if m.kind == _MK_C_METHOD:
-            _c_method_entry(m.c, b, state, modname, qual_prefix, fallbacks, methods)
+            _c_method_entry(m.c, b, state, modname, qual_prefix, fallbacks)
         elif m.kind == _MK_C_SLOT:
             n += _c_slot_entry(&extra[n], m.c, b, state, modname, qual_prefix, fallbacks)
         elif m.kind == _MK_C_GETSET:
@@ -448,9 +448,9 @@ cdef Py_ssize_t _c_members(TypeDef td, _Block *b, state, str modname, str qual_p
 
 
 cdef int _c_method_entry(_CImpl c, _Block *b, state, str modname, str qual_prefix,
-                         list fallbacks, list methods) except -1:
-    """A C method's trampoline entry, its static PyMethodDef filled, into ``methods``; or
-    a CMethod in ``fallbacks`` when its kind's trampoline table is full."""
+                         list fallbacks) except -1:
+    """A C method's trampoline entry (recorded in the block), its static PyMethodDef
+    filled; or a CMethod in ``fallbacks`` when its kind's trampoline table is full."""
     cdef int idx = _take_entry(b, c.kind, c.impl, state)
     if idx < 0:
         fallbacks.append((c.name, _make_ccallable(
@@ -458,20 +458,35 @@ cdef int _c_method_entry(_CImpl c, _Block *b, state, str modname, str qual_prefi
             c.text_sig)))
         return 0
     _fill_method_def(&hps_method_defs[c.kind][idx], c, hps_trampolines[c.kind][idx])
-    methods.append((c.name, c.kind, idx))
     return 0
 
 
-cdef int _add_c_methods(cls, list methods) except -1:
-    """The trampoline methods' descriptors, over the static PyMethodDefs (which a bound
-    method may outlive the type with, _trampolines.h): the entries learn their type, whose
-    instances alone their trampolines serve without a check. As attributes, dunders also
-    set their slots, as on the fallback path, so both dispatch ``a - b`` alike."""
+cdef int _add_c_methods(cls, _Block *b, Py_ssize_t first) except -1:
+    """The descriptors of the trampoline methods whose entries the block recorded from
+    ``first`` on, over the static PyMethodDefs (which a bound method may outlive the type
+    with, _trampolines.h): the entries learn their type, whose instances alone their
+    trampolines serve without a check. As attributes, dunders also set their slots, as on
+    the fallback path, so both dispatch ``a - b`` alike."""
+    cdef Py_ssize_t j
+    cdef size_t n
     cdef int kind, idx
-    for name, kind, idx in methods:
+    cdef const char *name
+    cdef dict d = <dict>(<PyTypeObject_ *>cls).tp_dict
+    for j in range(first, b.n_citems):
+        kind = b.citems[j].kind
+        if kind < 0 or kind >= HPS_N_METH_KINDS:    # not a method's entry
+            continue
+        idx = b.citems[j].index
         hps_entries[kind][idx].type = <void *>cls
-        setattr(cls, name, PyDescr_NewMethod(<PyTypeObject_ *>cls,
-                                             &hps_method_defs[kind][idx]))
+        descr = PyDescr_NewMethod(<PyTypeObject_ *>cls, &hps_method_defs[kind][idx])
+        name = hps_method_defs[kind][idx].ml_name
+        n = strlen(name)
+        if n > 4 and name[0] == c'_' and name[1] == c'_' and name[n - 1] == c'_' \
+                and name[n - 2] == c'_':
+            setattr(cls, <object>PyDescr_NAME(descr), descr)   # type.__setattr__ sets a slot
+        else:
+            d[<object>PyDescr_NAME(descr)] = descr            # as PyType_Ready adds methods
+    PyType_Modified(<PyTypeObject_ *>cls)
     return 0
 
 
