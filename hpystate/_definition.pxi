@@ -269,6 +269,8 @@ class _PropertyMember(_Member):
         return _PropertyMember(self.impl, self.fset, fdel)
 
     def _aliases_of(self, td):
+        if not self._aliases:
+            return ()
         for m in (<TypeDef>td)._members:
             if (<_MemberDef>m).value is self:
                 return self._aliases
@@ -1105,9 +1107,7 @@ The handle (TypeDef, ExceptionDef or FunctionDef) defined under ``name``."""
         cdef _Block *b = _block_of(module, self)
         if b == NULL:
             raise TypeError(f"{_safe_repr(module)} is not a module instance of {self.name!r}")
-        if b.state == NULL:
-            raise RuntimeError(f"module {module.__name__!r} is not initialised (or was cleared)")
-        return <object>b.state
+        return _block_state(b, module)
 
     # -- instantiation ---------------------------------------------------------------------
 

@@ -566,6 +566,11 @@ def state_of(obj):
     cdef _Block *b = _block_of(module, None)
     if b == NULL:
         raise TypeError(f"{_safe_repr(obj)} is not a module instance or type created by hpystate")
+    return _block_state(b, module)
+
+
+cdef object _block_state(_Block *b, module):
+    """The state a module instance's block holds; RuntimeError if it has none (yet)."""
     if b.state == NULL:
         raise RuntimeError(f"module {module.__name__!r} is not initialised (or was cleared)")
     return <object>b.state

@@ -212,11 +212,24 @@ def run_child(source, env=None, timeout=300):
     return json.loads(proc.stdout.splitlines()[-1])
 
 
-def run_stubtest(module, folder, allowlist=None):
-    """mypy's stubtest of ``module`` (imported from ``folder``, whose stubs it checks):
-    returns its report; empty when the stubs agree with the runtime."""
+def hpystate_stub_path():
+    """Where mypy must look for hpystate's own stubs: the checkout of an editable install
+    (mypy finds those only on MYPYPATH, and refuses site-packages there, where an installed
+    hpystate is found anyway)."""
+    import site
+    import hpystate
+    folder = os.path.dirname(os.path.dirname(os.path.abspath(hpystate.__file__)))
+    return [] if folder in {os.path.abspath(p) for p in site.getsitepackages()} else [folder]
+
+
+def run_stubtest(module, folder=None, allowlist=None):
+    """mypy's stubtest of ``module`` (imported from ``folder`` if given, whose stubs it
+    checks): returns its report; empty when the stubs agree with the runtime."""
     import tempfile
-    env = {**os.environ, "PYTHONPATH": str(folder), "MYPYPATH": str(folder)}
+    env = dict(os.environ)
+    env["MYPYPATH"] = os.pathsep.join(([str(folder)] if folder else []) + hpystate_stub_path())
+    if folder:
+        env["PYTHONPATH"] = str(folder)
     with tempfile.TemporaryDirectory() as cwd:
         config = pathlib.Path(cwd) / "mypy.ini"     # none of the checkout's or the user's
         config.write_text("[mypy]\n")
