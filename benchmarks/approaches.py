@@ -32,9 +32,13 @@ APPROACHES = {
                    "interpreter"),
     "hps-c": ("hps cimport", "hps_c", "hpystate",
               "hpystate cimport API: cdef impls, per-binding C trampolines"),
+    "hps-stub": ("hps stubs", "hps_c", "hpystate-stubs",
+                 "the same hps cimport module with the static trampoline tables exhausted "
+                 "(256 per kind, docs/design.md): every binding a runtime stub"),
     "hps-fb": ("hps fallback", "hps_c", "hpystate-fallback",
-               "the same hps cimport module with the trampoline tables exhausted (the "
-               "256-per-kind limit, docs/design.md): every binding a fallback descriptor"),
+               "the same hps cimport module with no trampoline entry at all (platforms "
+               "without runtime stubs, past the static tables): every binding a fallback "
+               "descriptor"),
     "hps-cydef": ("hps Cy def", "hps_cydef_iso", "hpystate",
                   "hpystate decorator API, Cython def impls, compiled as shipped "
                   "(hpystate.build.cythonize: Cython's module state, for subinterpreters)"),
@@ -97,13 +101,15 @@ def new_instance(key, site):
     name, how = APPROACHES[key][1], APPROACHES[key][2]
     if how == "hpystate":
         return importlib.import_module(name).defn.create()
-    if how == "hpystate-fallback":      # as if every trampoline were taken
-        import hpystate._core
+    if how in ("hpystate-stubs", "hpystate-fallback"):     # as if every trampoline were
+        import hpystate._core                               # taken (and every stub)
         old = hpystate._core._trampoline_limit(0)
+        old_stubs = hpystate._core._stub_limit(0 if how == "hpystate-fallback" else None)
         try:
             return importlib.import_module(name).defn.create()
         finally:
             hpystate._core._trampoline_limit(old)
+            hpystate._core._stub_limit(old_stubs)
     spec = importlib.util.spec_from_file_location(name, module_file(name, site))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -241,7 +241,7 @@ def _fmt(v, width=W, ratio=False):
 # The per-call tables: C static (the floor) first in each, then the approaches compared
 # with it, C-level implementations in one table, Python-level ones in the other (so each
 # fits 100 columns).
-CALL_TABLES = (("C-level implementations", ("cpython", "hps-c", "hps-fb", "hpy")),
+CALL_TABLES = (("C-level implementations", ("cpython", "hps-c", "hps-stub", "hps-fb", "hpy")),
                ("def implementations, Cython or Python",
                 ("cython", "cython-iso", "hps-cydef", "hps-cydef-plain", "hps-py", "python")))
 CTX_W = max(len(c) for c in CONTEXTS) + 1

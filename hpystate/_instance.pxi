@@ -457,7 +457,7 @@ cdef int _c_method_entry(_CImpl c, _Block *b, state, str modname, str qual_prefi
             CMethod, c.impl, c.mode, 0, state, c.name, qual_prefix + c.name, modname, c.doc,
             c.text_sig)))
         return 0
-    _fill_method_def(&hps_method_defs[c.kind][idx], c, hps_trampolines[c.kind][idx])
+    _fill_method_def(hps_method_def_at(c.kind, idx), c, hps_function_at(c.kind, idx))
     return 0
 
 
@@ -477,9 +477,9 @@ cdef int _add_c_methods(cls, _Block *b, Py_ssize_t first) except -1:
         if kind < 0 or kind >= HPS_N_METH_KINDS:    # not a method's entry
             continue
         idx = b.citems[j].index
-        hps_entries[kind][idx].type = <void *>cls
-        descr = PyDescr_NewMethod(<PyTypeObject_ *>cls, &hps_method_defs[kind][idx])
-        name = hps_method_defs[kind][idx].ml_name
+        hps_entry_at(kind, idx).type = <void *>cls
+        descr = PyDescr_NewMethod(<PyTypeObject_ *>cls, hps_method_def_at(kind, idx))
+        name = hps_method_def_at(kind, idx).ml_name
         n = strlen(name)
         if n > 4 and name[0] == c'_' and name[1] == c'_' and name[n - 1] == c'_' \
                 and name[n - 2] == c'_':

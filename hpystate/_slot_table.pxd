@@ -73,6 +73,7 @@ cdef extern from "_trampolines.h":
         void *type              # PyTypeObject *
         void *sub
         unsigned int sub_tag
+        PyMethodDef *def_ "def"
     enum: HPS_PER_KIND
     enum: HPS_NKINDS
     int HPS_K_METH_NOARGS
@@ -96,15 +97,8 @@ cdef extern from "_trampolines.h":
     int HPS_K_GETBUFFER
     int HPS_K_RELEASEBUFFER
     int HPS_K_FINALIZE
-    hps_entry hps_entries[HPS_NKINDS][HPS_PER_KIND]
-    void *hps_trampolines[HPS_NKINDS][HPS_PER_KIND]
     enum: HPS_N_METH_KINDS
-    PyMethodDef hps_method_defs[HPS_N_METH_KINDS][HPS_PER_KIND]
-    # entry allocation, guarded by hps_lock
-    unsigned char hps_used[HPS_NKINDS][HPS_PER_KIND]
-    int hps_n_used[HPS_NKINDS]
-    int hps_hint[HPS_NKINDS]
-    int hps_limit
+    int hps_limit           # usable static entries per kind (tests lower it)
     ctypedef PyObject *(*hps_meth_noargs_impl)(PyObject *state, PyObject *self)
     ctypedef PyObject *(*hps_meth_o_impl)(PyObject *state, PyObject *self, PyObject *arg)
     ctypedef PyObject *(*hps_meth_fastcall_impl)(PyObject *state, PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -127,6 +121,20 @@ cdef extern from "_trampolines.h":
     ctypedef void (*hps_releasebuffer_impl)(PyObject *state, PyObject *a, Py_buffer *view)
     ctypedef int (*hps_finalize_impl)(PyObject *state, PyObject *a)
     void hps_call_finalize(hps_finalize_impl impl, PyObject *state, PyObject *self)
+
+cdef extern from "_entries.h":
+    # who gets which entry, and its C function (see _entries.h)
+    enum: HPS_HAVE_STUBS
+    enum: HPS_CHUNK
+    enum: HPS_MAX_CHUNKS
+    int hps_stub_limit      # usable chunk entries per kind (tests lower it)
+    hps_entry *hps_entry_at(int kind, int i)
+    void *hps_function_at(int kind, int i)
+    PyMethodDef *hps_method_def_at(int kind, int i)
+    int hps_entry_take(int kind, void *impl, PyObject *state, int *held)
+    void hps_entry_give(int kind, int i, int *held)
+    int hps_entries_in_use(int kind, int dynamic)
+    int hps_chunks_made(int kind)
 
 # How the fallback calls a C implementation: by METH_* convention (M_*, first),
 # or as a slot's Python-level method (S_*).

@@ -14,6 +14,7 @@ typedef struct {
     PyTypeObject *type;
     PyTypeObject *sub;          /* methods: a subclass last seen to pass the check ... */
     unsigned int sub_tag;       /* ... and its version tag then (0: none) */
+    PyMethodDef *def;           /* methods: the PyMethodDef whose function serves the entry */
 } hps_entry;
 
 enum {
@@ -130,7 +131,7 @@ static const char *hps_short_name(PyTypeObject *t) {
     return dot ? dot + 1 : t->tp_name;
 }
 
-HPS_COLD static int hps_check_self(int kind, hps_entry *e, PyObject *self) {
+HPS_COLD static int hps_check_self(hps_entry *e, PyObject *self) {
     PyTypeObject *type = e->type, *t = Py_TYPE(self);
     if (type != NULL && PyType_IsSubtype(t, type)) {
         if (t->tp_version_tag != 0 && HPS_TAG_VALID(t)) {
@@ -141,7 +142,7 @@ HPS_COLD static int hps_check_self(int kind, hps_entry *e, PyObject *self) {
         return 0;
     }
     if (type != NULL) {                       /* as CPython's descriptors say it */
-        const char *name = hps_method_defs[kind][e - hps_entries[kind]].ml_name;
+        const char *name = e->def != NULL ? e->def->ml_name : "?";
         PyErr_Format(PyExc_TypeError,
                      "descriptor '%.200s' for '%.200s' objects doesn't apply to a '%.200s' "
                      "object", name, hps_short_name(type), hps_short_name(t));
@@ -156,28 +157,28 @@ HPS_COLD static int hps_check_self(int kind, hps_entry *e, PyObject *self) {
 }
 
 HPS_COLD static PyObject * hps_slow_meth_noargs(hps_entry *e, PyObject *self, PyObject *unused) {
-    if (hps_check_self(HPS_K_METH_NOARGS, e, self) < 0) {
+    if (hps_check_self(e, self) < 0) {
         return NULL;
     }
     return ((hps_meth_noargs_impl)e->impl)(e->state, self);
 }
 
 HPS_COLD static PyObject * hps_slow_meth_o(hps_entry *e, PyObject *self, PyObject *arg) {
-    if (hps_check_self(HPS_K_METH_O, e, self) < 0) {
+    if (hps_check_self(e, self) < 0) {
         return NULL;
     }
     return ((hps_meth_o_impl)e->impl)(e->state, self, arg);
 }
 
 HPS_COLD static PyObject * hps_slow_meth_fastcall(hps_entry *e, PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (hps_check_self(HPS_K_METH_FASTCALL, e, self) < 0) {
+    if (hps_check_self(e, self) < 0) {
         return NULL;
     }
     return ((hps_meth_fastcall_impl)e->impl)(e->state, self, args, nargs);
 }
 
 HPS_COLD static PyObject * hps_slow_meth_fastcall_kw(hps_entry *e, PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
-    if (hps_check_self(HPS_K_METH_FASTCALL_KW, e, self) < 0) {
+    if (hps_check_self(e, self) < 0) {
         return NULL;
     }
     return ((hps_meth_fastcall_kw_impl)e->impl)(e->state, self, args, nargs, kwnames);
@@ -12168,6 +12169,129 @@ static PyMethodDef hps_method_defs[HPS_N_METH_KINDS][HPS_PER_KIND] = {
         {"<unused>", (PyCFunction)(void (*)(void))hps_t_meth_fastcall_kw_254, METH_FASTCALL | METH_KEYWORDS, NULL},
         {"<unused>", (PyCFunction)(void (*)(void))hps_t_meth_fastcall_kw_255, METH_FASTCALL | METH_KEYWORDS, NULL},
     },
+};
+
+/* Past the static tables (_entries.h): one function per kind serves every entry of the
+   kind, which a runtime stub passes as argument 6 (unused arguments in between are
+   padding: the stub is reached with the kind's own signature and leaves them as they
+   are). The bodies are the trampolines' own. */
+static PyObject * hps_d_meth_noargs(PyObject *self, PyObject *unused, void *pad2, void *pad3, void *pad4, hps_entry *e) {
+    if (HPS_UNLIKELY(Py_TYPE(self) != e->type) && !HPS_SUB_SEEN(e, Py_TYPE(self))) return hps_slow_meth_noargs(e, self, unused);
+    return ((hps_meth_noargs_impl)e->impl)(e->state, self);
+}
+
+static PyObject * hps_d_meth_o(PyObject *self, PyObject *arg, void *pad2, void *pad3, void *pad4, hps_entry *e) {
+    if (HPS_UNLIKELY(Py_TYPE(self) != e->type) && !HPS_SUB_SEEN(e, Py_TYPE(self))) return hps_slow_meth_o(e, self, arg);
+    return ((hps_meth_o_impl)e->impl)(e->state, self, arg);
+}
+
+static PyObject * hps_d_meth_fastcall(PyObject *self, PyObject *const *args, Py_ssize_t nargs, void *pad3, void *pad4, hps_entry *e) {
+    if (HPS_UNLIKELY(Py_TYPE(self) != e->type) && !HPS_SUB_SEEN(e, Py_TYPE(self))) return hps_slow_meth_fastcall(e, self, args, nargs);
+    return ((hps_meth_fastcall_impl)e->impl)(e->state, self, args, nargs);
+}
+
+static PyObject * hps_d_meth_fastcall_kw(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, void *pad4, hps_entry *e) {
+    if (HPS_UNLIKELY(Py_TYPE(self) != e->type) && !HPS_SUB_SEEN(e, Py_TYPE(self))) return hps_slow_meth_fastcall_kw(e, self, args, nargs, kwnames);
+    return ((hps_meth_fastcall_kw_impl)e->impl)(e->state, self, args, nargs, kwnames);
+}
+
+static PyObject * hps_d_func_noargs(PyObject *self, PyObject *unused, void *pad2, void *pad3, void *pad4, hps_entry *e) {
+    return ((hps_func_noargs_impl)e->impl)(e->state);
+}
+
+static PyObject * hps_d_func_o(PyObject *self, PyObject *arg, void *pad2, void *pad3, void *pad4, hps_entry *e) {
+    return ((hps_func_o_impl)e->impl)(e->state, arg);
+}
+
+static PyObject * hps_d_func_fastcall(PyObject *self, PyObject *const *args, Py_ssize_t nargs, void *pad3, void *pad4, hps_entry *e) {
+    return ((hps_func_fastcall_impl)e->impl)(e->state, args, nargs);
+}
+
+static PyObject * hps_d_func_fastcall_kw(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, void *pad4, hps_entry *e) {
+    return ((hps_func_fastcall_kw_impl)e->impl)(e->state, args, nargs, kwnames);
+}
+
+static PyObject * hps_d_unary(PyObject *a, void *pad1, void *pad2, void *pad3, void *pad4, hps_entry *e) {
+    return ((hps_unary_impl)e->impl)(e->state, a);
+}
+
+static PyObject * hps_d_binary(PyObject *a, PyObject *b, void *pad2, void *pad3, void *pad4, hps_entry *e) {
+    return ((hps_binary_impl)e->impl)(e->state, a, b);
+}
+
+static PyObject * hps_d_ternary(PyObject *a, PyObject *b, PyObject *c, void *pad3, void *pad4, hps_entry *e) {
+    return ((hps_ternary_impl)e->impl)(e->state, a, b, c);
+}
+
+static PyObject * hps_d_richcmp(PyObject *a, PyObject *b, int op, void *pad3, void *pad4, hps_entry *e) {
+    return ((hps_richcmp_impl)e->impl)(e->state, a, b, op);
+}
+
+static int hps_d_inquiry(PyObject *a, void *pad1, void *pad2, void *pad3, void *pad4, hps_entry *e) {
+    return ((hps_inquiry_impl)e->impl)(e->state, a);
+}
+
+static Py_hash_t hps_d_hash(PyObject *a, void *pad1, void *pad2, void *pad3, void *pad4, hps_entry *e) {
+    return ((hps_hash_impl)e->impl)(e->state, a);
+}
+
+static Py_ssize_t hps_d_len(PyObject *a, void *pad1, void *pad2, void *pad3, void *pad4, hps_entry *e) {
+    return ((hps_len_impl)e->impl)(e->state, a);
+}
+
+static PyObject * hps_d_ssizearg(PyObject *a, Py_ssize_t i, void *pad2, void *pad3, void *pad4, hps_entry *e) {
+    return ((hps_ssizearg_impl)e->impl)(e->state, a, i);
+}
+
+static int hps_d_objobj(PyObject *a, PyObject *b, void *pad2, void *pad3, void *pad4, hps_entry *e) {
+    return ((hps_objobj_impl)e->impl)(e->state, a, b);
+}
+
+static int hps_d_objobjarg(PyObject *a, PyObject *b, PyObject *c, void *pad3, void *pad4, hps_entry *e) {
+    return ((hps_objobjarg_impl)e->impl)(e->state, a, b, c);
+}
+
+static int hps_d_getbuffer(PyObject *a, Py_buffer *view, int flags, void *pad3, void *pad4, hps_entry *e) {
+    return ((hps_getbuffer_impl)e->impl)(e->state, a, view, flags);
+}
+
+static void hps_d_releasebuffer(PyObject *a, Py_buffer *view, void *pad2, void *pad3, void *pad4, hps_entry *e) {
+    ((hps_releasebuffer_impl)e->impl)(e->state, a, view);
+}
+
+static void hps_d_finalize(PyObject *a, void *pad1, void *pad2, void *pad3, void *pad4, hps_entry *e) {
+    hps_call_finalize((hps_finalize_impl)e->impl, e->state, a);
+}
+
+static void *const hps_dyn_targets[HPS_NKINDS] = {
+    (void *)hps_d_meth_noargs,
+    (void *)hps_d_meth_o,
+    (void *)hps_d_meth_fastcall,
+    (void *)hps_d_meth_fastcall_kw,
+    (void *)hps_d_func_noargs,
+    (void *)hps_d_func_o,
+    (void *)hps_d_func_fastcall,
+    (void *)hps_d_func_fastcall_kw,
+    (void *)hps_d_unary,
+    (void *)hps_d_binary,
+    (void *)hps_d_ternary,
+    (void *)hps_d_richcmp,
+    (void *)hps_d_inquiry,
+    (void *)hps_d_hash,
+    (void *)hps_d_len,
+    (void *)hps_d_ssizearg,
+    (void *)hps_d_objobj,
+    (void *)hps_d_objobjarg,
+    (void *)hps_d_getbuffer,
+    (void *)hps_d_releasebuffer,
+    (void *)hps_d_finalize,
+};
+/* the METH_* flags of each method kind */
+static const int hps_meth_flags[HPS_N_METH_KINDS] = {
+    METH_NOARGS,
+    METH_O,
+    METH_FASTCALL,
+    METH_FASTCALL | METH_KEYWORDS,
 };
 
 #endif

@@ -16,6 +16,7 @@ def _run(floor=200.0, cimport=205.0, other=400.0):
     for ctx in approaches.CONTEXTS:
         cells["static"][ctx] = floor
         cells["hps-c"][ctx] = cimport
+        cells["hps-stub"][ctx] = cimport * 1.01
         cells["hps-fb"][ctx] = cimport * 2
         cells["hps-cydef"][ctx] = other
         cells["hps-cydef-plain"][ctx] = other * 0.8

@@ -2,6 +2,7 @@
 instance's state, through trampolines or, when a table is exhausted, the fallback path."""
 import gc
 import pathlib
+import platform
 import sys
 import textwrap
 import weakref
@@ -36,11 +37,40 @@ def cext(tmp_path_factory):
     sys.path.remove(str(build))
 
 
-@pytest.fixture(params=["trampolines", "fallback"])
+# The three ways a C-level binding is served, tested as one suite run three times:
+# "trampolines" (static, the first of each kind), "stubs" (every binding past the static
+# tables: stubs made at run time) and "fallback" (no entry at all: the descriptors).
+MODES = ["trampolines", "stubs", "fallback"]
+
+
+def _set_mode(mode):
+    """Set the entry limits for ``mode``; returns what _restore_mode takes."""
+    return (_core._trampoline_limit(None if mode == "trampolines" else 0),
+            _core._stub_limit(0 if mode == "fallback" else None))
+
+
+def _restore_mode(old):
+    _core._trampoline_limit(old[0])
+    _core._stub_limit(old[1])
+
+
+# ... and in a child process's script
+_MODE_CODE = {"trampolines": "pass", "stubs": "hpystate._core._trampoline_limit(0)",
+              "fallback": "hpystate._core._trampoline_limit(0); hpystate._core._stub_limit(0)"}
+
+
+@pytest.fixture(params=MODES)
 def mode(request):
-    old = _core._trampoline_limit(0 if request.param == "fallback" else None)
+    old = _set_mode(request.param)
     yield request.param
-    _core._trampoline_limit(old)
+    _restore_mode(old)
+
+
+def test_stubs_exist_where_promised():
+    # Runtime stubs are x86-64 System V code: there, no binding ever takes the fallback
+    # for want of an entry; elsewhere the "stubs" runs of this suite test the fallback.
+    promised = platform.machine() in ("x86_64", "AMD64") and sys.platform == "linux"
+    assert _core._STUBS == promised
 
 
 @pytest.fixture
@@ -51,7 +81,7 @@ def pair(cext, mode):
 
 def test_module_functions(pair, mode):
     m1, m2, s1, s2 = pair
-    if mode == "trampolines":       # a builtin function whose ml_meth is a trampoline
+    if mode != "fallback":          # a builtin function whose ml_meth is a trampoline
         assert type(m1.noargs).__name__ == "builtin_function_or_method"
         assert m1.noargs.__self__ is m1
     else:
@@ -203,7 +233,7 @@ def test_methods_and_descriptor_kind(pair, mode):
     assert b.fast(1, 2, 3) == (s1, 3)
     assert b.fastkw(1, k=2) == (s1, 1, ("k",))
     kind = type(m1.Box.__dict__["who"]).__name__
-    assert kind == ("method_descriptor" if mode == "trampolines" else "CMethod")
+    assert kind == ("method_descriptor" if mode != "fallback" else "CMethod")
     assert m1.Box.who.__doc__ == "The state this method receives."
 
 
@@ -324,7 +354,7 @@ def test_c_finalizer(cext, pair, mode, unraisable):
     fin.clear()
     f = m2.Fin("plain")
     assert type(m2.Fin.__dict__["__del__"]).__name__ == (
-        "wrapper_descriptor" if mode == "trampolines" else "CMethod")
+        "wrapper_descriptor" if mode != "fallback" else "CMethod")
     del f
     assert fin == [(s2, "plain")]
     # a subclass; an explicit __del__() call runs the finalizer, and so does the free
@@ -421,20 +451,69 @@ def test_entries_released_with_the_module(cext):
 
 
 def test_partial_exhaustion_mixes_paths_correctly(cext):
+    # One more static entry per kind, then one more stub, then the fallback: bindings of
+    # one module instance on all three paths, each with its own instance's state.
     gc.collect()
-    used = _core._trampolines_in_use()
-    old = _core._trampoline_limit(max(used) + 1)   # one more entry per kind, then fallback
+    used, dyn = _core._trampolines_in_use(), _core._trampolines_in_use(dynamic=True)
+    old = (_core._trampoline_limit(max(used) + 1), _core._stub_limit(max(dyn) + 1))
     try:
-        m1, m2 = cext.defn.create(), cext.defn.create()
-        s1, s2 = hpystate.state_of(m1), hpystate.state_of(m2)
-        b1, b2 = m1.Box(1), m2.Box(2)
-        assert (b1.who(), b2.who()) == (s1, s2)
-        assert (b1 + 0)[0] is s1 and (b2 + 0)[0] is s2
-        assert (b1.fast(1), b2.fast(1)) == ((s1, 1), (s2, 1))
-        kinds = {type(m.Box.__dict__["who"]).__name__ for m in (m1, m2)}
+        ms = [cext.defn.create() for _ in range(3)]
+        assert sum(_core._trampolines_in_use(dynamic=True)) > sum(dyn)     # stubs taken
+        for m in ms:
+            st, b = hpystate.state_of(m), m.Box(1)
+            assert b.who() is st and (b + 0)[0] is st and b.fast(1) == (st, 1)
+            assert (0 + b)[0] is st and b.take(2) == (st, 2)
+        kinds = {type(m.Box.__dict__[n]).__name__ for m in ms for n in ("who", "fast", "take")}
         assert kinds == {"method_descriptor", "CMethod"}
     finally:
-        _core._trampoline_limit(old)
+        _restore_mode(old)
+
+
+def test_entries_past_the_static_tables_are_released_and_reused(cext):
+    # Stub entries are given back with their module instance and taken again by the next:
+    # the chunks (executable pages) do not grow with create/destroy cycles.
+    old = _set_mode("stubs")
+    try:
+        gc.collect()
+        before = _core._trampolines_in_use(dynamic=True)
+        for _ in range(3):
+            ms = [cext.defn.create() for _ in range(40)]
+            assert sum(_core._trampolines_in_use(dynamic=True)) - sum(before) == 40 * (6 + 10 + 31)
+            chunks = _core._stub_chunks()
+            for m in ms:
+                assert m.Box(1).who() is hpystate.state_of(m)
+            del ms, m
+            gc.collect()
+            assert _core._trampolines_in_use(dynamic=True) == before
+        ms = [cext.defn.create() for _ in range(40)]
+        assert _core._stub_chunks() == chunks                   # reused, not grown
+    finally:
+        _restore_mode(old)
+
+
+def test_no_cliff_hundreds_of_instances_never_fall_back(cext):
+    # More live instances than the static tables serve (256 per kind; the module has 31
+    # slots and 10 methods): with stubs, not one binding is a fallback descriptor, and
+    # every instance sees its own state (functions, methods, slots, subclass instances).
+    if not _core._STUBS:
+        pytest.fail("no runtime stubs on this platform: test_stubs_exist_where_promised says why")
+    gc.collect()
+    ms = [cext.defn.create() for _ in range(300)]
+    assert sum(_core._trampolines_in_use(dynamic=True)) >= 300 * (6 + 10 + 31) - 256 * 19
+    for m in ms:
+        st = hpystate.state_of(m)
+        assert not any(isinstance(v, (hpystate.CMethod, hpystate.CFunction))
+                       for v in list(vars(m.Box).values()) + list(vars(m).values()))
+        class Sub(m.Box):
+            pass
+        b, sb = m.Box(1), Sub(2)
+        assert m.noargs() is st and b.who() is st and sb.who() is st
+        assert (b + 0)[0] is st and (0 + sb)[0] is st and len(b) >= 0
+    m2 = ms[-1]
+    class Both(ms[0].Box, m2.Box):
+        __slots__ = ()
+    o = Both(1)
+    assert m2.Box.who(o) is hpystate.state_of(m2) and o.who() is hpystate.state_of(ms[0])
 
 
 def test_bad_registrations_fail_at_definition_time(cext):
@@ -698,8 +777,8 @@ def _outcome(op, o, state):
 
 def _outcomes(cext, slot):
     out = {}
-    for mode in ("trampolines", "fallback"):
-        old = _core._trampoline_limit(0 if mode == "fallback" else None)
+    for mode in MODES:
+        old = _set_mode(mode)
         try:
             m = cext.every_slot({slot: C_SLOTS[slot]}).create()
             T, st = getattr(m, f"T_{slot}"), hpystate.state_of(m)
@@ -713,7 +792,7 @@ def _outcomes(cext, slot):
                     res.append((dunder, _outcome(op, o, st)))
             out[mode] = res
         finally:
-            _core._trampoline_limit(old)
+            _restore_mode(old)
     return out
 
 
@@ -730,27 +809,28 @@ def test_every_slot_has_operations():
 
 
 @pytest.mark.parametrize("slot", sorted(C_SLOTS))
-def test_every_slot_behaves_the_same_on_both_paths(cext, slot):
-    # The same assertions for both dispatch paths: every operation reaching the slot has
+def test_every_slot_behaves_the_same_on_every_path(cext, slot):
+    # The same assertions for every dispatch path: every operation reaching the slot has
     # one outcome (result, state log, or exception and message), whichever path serves it.
     out = _outcomes(cext, slot)
-    assert out["trampolines"] == out["fallback"]
+    assert out["trampolines"] == out["stubs"] == out["fallback"]
     assert any(r[0] == "returns" for _, r in out["trampolines"]), out   # the slot is reached
 
 
 def test_three_argument_pow_with_the_instance_second(cext):
-    # pow(2, o, 5): the trampoline is nb_power itself (C semantics: f(st, 2, o, 5)); the
-    # fallback reaches __rpow__ only where CPython's slot_nb_power calls it (3.14+).
+    # pow(2, o, 5): a trampoline or stub is nb_power itself (C semantics: f(st, 2, o, 5));
+    # the fallback reaches __rpow__ only where CPython's slot_nb_power calls it (3.14+).
     out = {}
-    for mode in ("trampolines", "fallback"):
-        old = _core._trampoline_limit(0 if mode == "fallback" else None)
+    for mode in MODES:
+        old = _set_mode(mode)
         try:
             m = cext.every_slot({"nb_power": "ternary"}).create()
             o = m.T_nb_power()
             out[mode] = _outcome(lambda o: pow(2, o, 5), o, hpystate.state_of(m))
         finally:
-            _core._trampoline_limit(old)
+            _restore_mode(old)
     assert out["trampolines"] == ("returns", ("STATE", "ternary", 2, "OBJ", 5), [])
+    assert out["stubs"] == (out["trampolines"] if _core._STUBS else out["fallback"])
     if sys.version_info >= (3, 14):
         assert out["fallback"] == out["trampolines"]
     else:
@@ -763,7 +843,7 @@ _BOUND = """
     import gc, sys
     sys.path.insert(0, {path!r})
     import hpystate, hps_cext
-    hpystate._core._trampoline_limit({limit})
+    {mode_code}
     d = hps_cext.defn
     m1 = d.create()
     s1 = hpystate.state_of(m1)
@@ -797,7 +877,7 @@ _BOUND = """
      "        o.__class__ = Only2", True),
 ], ids=["class-between-subclasses", "bases-of-a-subclass", "class-of-a-mutable-type",
         "class-dropping-one-base"])
-@pytest.mark.parametrize("limit", [256, 0], ids=["trampolines", "fallback"])
+@pytest.mark.parametrize("limit", MODES)
 def test_bound_c_method_keeps_its_instance(cext, setup, change, refused, limit):
     # The issue's scenarios: code that makes an object drop its hold on the type a bound
     # C method came from, then collects that module instance. Either hpystate refuses the
@@ -806,7 +886,8 @@ def test_bound_c_method_keeps_its_instance(cext, setup, change, refused, limit):
     # descriptors refuse it: never a newer instance's state, never a crash (each runs in
     # a child: a crash fails it, not the suite).
     path = str(pathlib.Path(cext.__file__).parent)
-    r = run_child(_BOUND.format(path=path, setup=setup, change=change, limit=limit))["result"]
+    r = run_child(_BOUND.format(path=path, setup=setup, change=change,
+                                mode_code=_MODE_CODE[limit]))["result"]
     assert r["outcome"].startswith("refused") == refused, r
     if refused:
         assert "would no longer hold" in r["outcome"], r
@@ -820,7 +901,7 @@ _STALE = """
     import gc, sys
     sys.path.insert(0, {path!r})
     import hpystate, hps_cext
-    hpystate._core._trampoline_limit({limit})
+    {mode_code}
     d = hps_cext.defn
     keep = d.create()
     m1 = d.create()
@@ -852,22 +933,22 @@ _STALE = """
     "    Sub.__bases__ = (m1.Box,)\n    o = Sub(1)\n    bm = o.who\n"
     "    Sub.__bases__ = (keep.Box,)",
 ], ids=["init-subclass-without-super", "bases-brought-in-then-dropped"])
-@pytest.mark.parametrize("limit", [256, 0], ids=["trampolines", "fallback"])
+@pytest.mark.parametrize("limit", MODES)
 def test_a_stale_bound_c_method_is_refused_never_misrouted(cext, setup, limit):
     # The two ways past the class-level holds: the bound method outlives the module
     # instance whose type it came from. It must never run with another instance's state,
     # nor crash: the trampoline checks self against the entry's type, the fallback's
     # CMethod against its own, and both refuse.
     path = str(pathlib.Path(cext.__file__).parent)
-    r = run_child(_STALE.format(path=path, setup=setup, limit=limit))["result"]
-    assert r.startswith("refused: "), r         # on both paths
+    r = run_child(_STALE.format(path=path, setup=setup, mode_code=_MODE_CODE[limit]))["result"]
+    assert r.startswith("refused: "), r         # on every path
     assert "doesn't apply to a" in r or "can no longer be called" in r, r
 
 
 def test_one_definition_cannot_starve_another(cext):
     # The tables are process-wide, but one definition's instances hold at most half of a
     # kind's entries: another definition still finds trampolines.
-    old = _core._trampoline_limit(24)
+    old = (_core._trampoline_limit(24), _core._stub_limit(0))   # the static tables only
     try:
         gc.collect()
         hog = [cext.defn.create() for _ in range(30)]      # several binary slots each
@@ -880,4 +961,4 @@ def test_one_definition_cannot_starve_another(cext):
         assert (o + 1)[0] is hpystate.state_of(other)
         assert (hog[-1].Box(1) + 1)[0] is hpystate.state_of(hog[-1])    # both paths work
     finally:
-        _core._trampoline_limit(old)
+        _restore_mode(old)

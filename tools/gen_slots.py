@@ -48,6 +48,7 @@ typedef struct {{
     PyTypeObject *type;
     PyTypeObject *sub;          /* methods: a subclass last seen to pass the check ... */
     unsigned int sub_tag;       /* ... and its version tag then (0: none) */
+    PyMethodDef *def;           /* methods: the PyMethodDef whose function serves the entry */
 }} hps_entry;
 
 enum {{
@@ -124,7 +125,7 @@ static const char *hps_short_name(PyTypeObject *t) {{
     return dot ? dot + 1 : t->tp_name;
 }}
 
-HPS_COLD static int hps_check_self(int kind, hps_entry *e, PyObject *self) {{
+HPS_COLD static int hps_check_self(hps_entry *e, PyObject *self) {{
     PyTypeObject *type = e->type, *t = Py_TYPE(self);
     if (type != NULL && PyType_IsSubtype(t, type)) {{
         if (t->tp_version_tag != 0 && HPS_TAG_VALID(t)) {{
@@ -135,7 +136,7 @@ HPS_COLD static int hps_check_self(int kind, hps_entry *e, PyObject *self) {{
         return 0;
     }}
     if (type != NULL) {{                       /* as CPython's descriptors say it */
-        const char *name = hps_method_defs[kind][e - hps_entries[kind]].ml_name;
+        const char *name = e->def != NULL ? e->def->ml_name : "?";
         PyErr_Format(PyExc_TypeError,
                      "descriptor '%.200s' for '%.200s' objects doesn't apply to a '%.200s' "
                      "object", name, hps_short_name(type), hps_short_name(t));
@@ -162,7 +163,7 @@ def impl_signature(kind, k):
 
 def trampolines(per_kind):
     enum = "\n".join(f"    HPS_K_{k.upper()}," for k in KINDS)
-    typedefs, defines, bodies, tables, slow = [], [], [], [], []
+    typedefs, defines, bodies, tables, slow, dyn = [], [], [], [], [], []
     for kind, k in KINDS.items():
         ret, params = impl_signature(kind, k)
         typedefs.append(f"typedef {ret} (*hps_{kind}_impl)({params});")
@@ -174,7 +175,7 @@ def trampolines(per_kind):
                     f"return hps_slow_{kind}(e, {fwd}); \\\n        " + body)
             slow.append(
                 f"HPS_COLD static {k.ret} hps_slow_{kind}(hps_entry *e, {k.params}) {{\n"
-                f"    if (hps_check_self(HPS_K_{kind.upper()}, e, self) < 0) {{\n"
+                f"    if (hps_check_self(e, self) < 0) {{\n"
                 f"        return NULL;\n    }}\n"
                 f"    return ((hps_{kind}_impl)e->impl)(e->state{', ' if k.args else ''}{k.args});\n}}\n")
         defines.append(
@@ -183,6 +184,12 @@ def trampolines(per_kind):
             f"        hps_entry *e = &hps_entries[HPS_K_{kind.upper()}][N_]; \\\n"
             f"        {body} \\\n"
             f"    }}\n")
+        n_params = len(k.params.split(","))
+        assert n_params < HPS_STUB_ARG, f"{kind}: the entry must fit in argument {HPS_STUB_ARG}"
+        pads = "".join(f", void *pad{j}" for j in range(n_params, HPS_STUB_ARG - 1))
+        dyn_body = body.replace(" \\\n        ", "\n    ")
+        dyn.append(f"static {k.ret} hps_d_{kind}({k.params}{pads}, hps_entry *e) {{\n"
+                   f"    {dyn_body}\n}}\n")
         bodies.append("\n".join(f"HPS_DEF_{kind.upper()}({i})" for i in range(per_kind)))
         names = "\n".join(f"        (void *)hps_t_{kind}_{i}," for i in range(per_kind))
         tables.append(f"    {{  /* {kind} */\n{names}\n    }},")
@@ -194,8 +201,28 @@ def trampolines(per_kind):
     out += ("/* hps_trampolines[kind][i] serves hps_entries[kind][i]. */\n"
             "static void *const hps_trampolines[HPS_NKINDS][HPS_PER_KIND] = {\n"
             + "\n".join(tables) + "\n};\n\n")
-    out += method_defs(per_kind) + "\n#endif\n"
+    out += method_defs(per_kind) + "\n"
+    out += DYN_HEAD + "\n".join(dyn) + "\n"
+    out += ("static void *const hps_dyn_targets[HPS_NKINDS] = {\n"
+            + "\n".join(f"    (void *)hps_d_{kind}," for kind in KINDS) + "\n};\n")
+    meths = [k for k in KINDS if k.startswith("meth_")]
+    out += ("/* the METH_* flags of each method kind */\n"
+            "static const int hps_meth_flags[HPS_N_METH_KINDS] = {\n"
+            + "\n".join(f"    {CONVENTIONS[k[len('meth_'):]]}," for k in meths) + "\n};\n")
+    out += "\n#endif\n"
     return out
+
+
+# The argument (1-based) in which a runtime stub (_entries.h) passes the entry: the last one
+# the x86-64 System V convention passes in a register (r9), whatever the kind's arity.
+HPS_STUB_ARG = 6
+
+DYN_HEAD = """\
+/* Past the static tables (_entries.h): one function per kind serves every entry of the
+   kind, which a runtime stub passes as argument 6 (unused arguments in between are
+   padding: the stub is reached with the kind's own signature and leaves them as they
+   are). The bodies are the trampolines' own. */
+"""
 
 
 def method_defs(per_kind):
@@ -230,22 +257,28 @@ def pxd(per_kind):
               "    ctypedef struct hps_entry:", "        void *impl", "        PyObject *state",
               "        void *type              # PyTypeObject *",
               "        void *sub", "        unsigned int sub_tag",
+              "        PyMethodDef *def_ \"def\"",
               "    enum: HPS_PER_KIND", "    enum: HPS_NKINDS"]
     lines += [f"    int HPS_K_{k.upper()}" for k in KINDS]
-    lines += ["    hps_entry hps_entries[HPS_NKINDS][HPS_PER_KIND]",
-              "    void *hps_trampolines[HPS_NKINDS][HPS_PER_KIND]",
-              "    enum: HPS_N_METH_KINDS",
-              "    PyMethodDef hps_method_defs[HPS_N_METH_KINDS][HPS_PER_KIND]",
-              "    # entry allocation, guarded by hps_lock",
-              "    unsigned char hps_used[HPS_NKINDS][HPS_PER_KIND]",
-              "    int hps_n_used[HPS_NKINDS]", "    int hps_hint[HPS_NKINDS]",
-              "    int hps_limit"]
+    lines += ["    enum: HPS_N_METH_KINDS",
+              "    int hps_limit           # usable static entries per kind (tests lower it)"]
     for kind, k in KINDS.items():
         ret, params = impl_signature(kind, k)
         ret = "PyObject *" if ret == "PyObject *" else ret + " "
         lines.append(f"    ctypedef {ret}(*hps_{kind}_impl)({params})")
     lines.append("    void hps_call_finalize(hps_finalize_impl impl, PyObject *state, "
                  "PyObject *self)")
+    lines += ["", 'cdef extern from "_entries.h":',
+              "    # who gets which entry, and its C function (see _entries.h)",
+              "    enum: HPS_HAVE_STUBS", "    enum: HPS_CHUNK", "    enum: HPS_MAX_CHUNKS",
+              "    int hps_stub_limit      # usable chunk entries per kind (tests lower it)",
+              "    hps_entry *hps_entry_at(int kind, int i)",
+              "    void *hps_function_at(int kind, int i)",
+              "    PyMethodDef *hps_method_def_at(int kind, int i)",
+              "    int hps_entry_take(int kind, void *impl, PyObject *state, int *held)",
+              "    void hps_entry_give(int kind, int i, int *held)",
+              "    int hps_entries_in_use(int kind, int dynamic)",
+              "    int hps_chunks_made(int kind)"]
     lines += ["", "# How the fallback calls a C implementation: by METH_* convention (M_*, first),",
               "# or as a slot's Python-level method (S_*).", "cdef enum:"]
     lines += [f"    M_{m}" for m in CALL_MODES]
