@@ -38,6 +38,17 @@ def test_cimport_above_the_floor_rule_fails():
     assert gate.compare({"callgrind": _run()}, now, same_cython=False) == []
 
 
+def test_a_cliff_past_the_static_tables_fails():
+    now = _run()
+    now["hps-stub"]["method(x)"] = 205.0 * 1.11             # 1.11x the trampoline path
+    failures = gate.compare({"callgrind": _run()}, now, same_cython=False)
+    assert len(failures) == 1 and "method(x)" in failures[0] and "1.110x" in failures[0]
+    assert "hps stubs" in failures[0]
+    assert gate.compare({"callgrind": _run()}, now, same_cython=False, stubs=False) == []
+    now["hps-stub"]["method(x)"] = 205.0 * 1.10
+    assert gate.compare({"callgrind": _run()}, now, same_cython=False) == []
+
+
 def test_type_of_row_is_outside_the_floor_rule_only():
     now = _run()
     now["hps-c"]["type_of()"] = 330.0
