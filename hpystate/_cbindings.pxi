@@ -598,12 +598,12 @@ cdef object _c_module_function(FunctionDef fd, module, _Block *b, state, str mod
     apply; a ``CFunction`` (vectorcall object carrying the state) if the table is full."""
     cdef _CImpl c = fd._c
     cdef PyMethodDef *ml
-    cdef void *trampoline = _take_trampoline(b, c.kind, c.impl, state)
-    if trampoline == NULL:
+    cdef int idx = _take_entry(b, c.kind, c.impl, state)
+    if idx < 0:
         return _make_ccallable(CFunction, c.impl, c.mode, 0, state, c.name, c.name, modname,
                                c.doc, c.text_sig)
-    ml = <PyMethodDef *>_block_alloc(b, sizeof(PyMethodDef))
-    _fill_method_def(ml, c, trampoline)
+    ml = hps_method_def_at(c.kind, idx)     # never freed: static, or a stub chunk's
+    _fill_method_def(ml, c, hps_function_at(c.kind, idx))
     return PyCFunction_NewEx(ml, module, modname)
 
 

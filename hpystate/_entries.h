@@ -35,7 +35,7 @@
 
 typedef struct {
     hps_entry entries[HPS_CHUNK];
-    PyMethodDef *defs;              /* method kinds: the PyMethodDefs of the stubs */
+    PyMethodDef *defs;              /* method and function kinds: the stubs' PyMethodDefs */
     unsigned char *code;            /* HPS_CHUNK stubs of HPS_STUB_SIZE bytes, read+execute */
 } hps_chunk;
 
@@ -68,7 +68,7 @@ static inline void *hps_function_at(int kind, int i) {
     return hps_chunk_of(kind, i)->code + ((i - HPS_PER_KIND) % HPS_CHUNK) * HPS_STUB_SIZE;
 }
 
-/* Method kinds: the PyMethodDef of entry i (static data, or a chunk's: never freed, as a
+/* Method and function kinds: the PyMethodDef of entry i (static data, or a chunk's: never freed, as a
    bound method points into it and holds neither the type nor the module). */
 static inline PyMethodDef *hps_method_def_at(int kind, int i) {
     if (i < HPS_PER_KIND) {
@@ -116,7 +116,7 @@ static int hps_add_chunk(int kind) {
     if (c == NULL) {
         return -1;
     }
-    if (kind < HPS_N_METH_KINDS) {
+    if (kind < HPS_N_DEF_KINDS) {
         c->defs = (PyMethodDef *)PyMem_RawCalloc(HPS_CHUNK, sizeof(PyMethodDef));
         if (c->defs == NULL) {
             PyMem_RawFree(c);
@@ -142,7 +142,7 @@ static int hps_add_chunk(int kind) {
         return -1;
     }
     c->code = (unsigned char *)code;
-    if (kind < HPS_N_METH_KINDS) {
+    if (kind < HPS_N_DEF_KINDS) {
         for (int j = 0; j < HPS_CHUNK; j++) {
             c->defs[j].ml_name = "<unused>";
             c->defs[j].ml_meth = (PyCFunction)(void (*)(void))(c->code + j * HPS_STUB_SIZE);
@@ -194,7 +194,7 @@ static int hps_entry_take(int kind, void *impl, PyObject *state, int *held) {
         hps_entry *e = hps_entry_at(kind, found);
         e->state = Py_NewRef(state);
         e->impl = impl;
-        e->def = kind < HPS_N_METH_KINDS ? hps_method_def_at(kind, found) : NULL;
+        e->def = kind < HPS_N_DEF_KINDS ? hps_method_def_at(kind, found) : NULL;
     }
     return found;
 }
@@ -209,7 +209,7 @@ static void hps_entry_give(int kind, int i, int *held) {
     e->sub = NULL;
     e->state = NULL;
     e->impl = NULL;
-    if (kind < HPS_N_METH_KINDS) {      /* its name and doc were the binding's */
+    if (kind < HPS_N_DEF_KINDS) {       /* its name and doc were the binding's */
         PyMethodDef *d = hps_method_def_at(kind, i);
         d->ml_name = "<unused>";
         d->ml_doc = NULL;

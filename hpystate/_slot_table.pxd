@@ -98,6 +98,7 @@ cdef extern from "_trampolines.h":
     int HPS_K_RELEASEBUFFER
     int HPS_K_FINALIZE
     enum: HPS_N_METH_KINDS
+    enum: HPS_N_DEF_KINDS
     int hps_limit           # usable static entries per kind (tests lower it)
     ctypedef PyObject *(*hps_meth_noargs_impl)(PyObject *state, PyObject *self)
     ctypedef PyObject *(*hps_meth_o_impl)(PyObject *state, PyObject *self, PyObject *arg)

@@ -60,7 +60,11 @@ static hps_entry hps_entries[HPS_NKINDS][HPS_PER_KIND];
 
 /* The PyMethodDefs of the method trampolines (the first kinds), defined at the end. */
 #define HPS_N_METH_KINDS {n_meth}
-static PyMethodDef hps_method_defs[HPS_N_METH_KINDS][HPS_PER_KIND];
+/* ... and of the module-function trampolines (the HPS_K_FUNC_* kinds, next): a builtin
+   function holds its module, whose entries its PyMethodDef names while they serve it, so
+   no instance needs PyMethodDefs of its own. */
+#define HPS_N_DEF_KINDS {n_def}
+static PyMethodDef hps_method_defs[HPS_N_DEF_KINDS][HPS_PER_KIND];
 
 /* Which entries are taken, all guarded by hps_lock (_cbindings.pxi allocates). Defined here,
    not in Cython, which warns about every C global under subinterpreter support: these are
@@ -196,7 +200,8 @@ def trampolines(per_kind):
     out = HEADER.format(generated=GENERATED, per_kind=per_kind, enum=enum,
                         typedefs="\n".join(typedefs), defines="\n".join(defines),
                         slow_paths="\n".join(slow),
-                        n_meth=sum(k.startswith("meth_") for k in KINDS))
+                        n_meth=sum(k.startswith("meth_") for k in KINDS),
+                        n_def=len(def_kinds()))
     out += "\n\n".join(bodies) + "\n\n"
     out += ("/* hps_trampolines[kind][i] serves hps_entries[kind][i]. */\n"
             "static void *const hps_trampolines[HPS_NKINDS][HPS_PER_KIND] = {\n"
@@ -205,10 +210,10 @@ def trampolines(per_kind):
     out += DYN_HEAD + "\n".join(dyn) + "\n"
     out += ("static void *const hps_dyn_targets[HPS_NKINDS] = {\n"
             + "\n".join(f"    (void *)hps_d_{kind}," for kind in KINDS) + "\n};\n")
-    meths = [k for k in KINDS if k.startswith("meth_")]
-    out += ("/* the METH_* flags of each method kind */\n"
-            "static const int hps_meth_flags[HPS_N_METH_KINDS] = {\n"
-            + "\n".join(f"    {CONVENTIONS[k[len('meth_'):]]}," for k in meths) + "\n};\n")
+    out += ("/* the METH_* flags of each kind with a PyMethodDef */\n"
+            "static const int hps_meth_flags[HPS_N_DEF_KINDS] = {\n"
+            + "\n".join(f"    {CONVENTIONS[k.split('_', 1)[1]]}," for k in def_kinds())
+            + "\n};\n")
     out += "\n#endif\n"
     return out
 
@@ -225,23 +230,31 @@ DYN_HEAD = """\
 """
 
 
-def method_defs(per_kind):
-    """Static PyMethodDefs of the method trampolines: a bound method points into its
-    descriptor's PyMethodDef, and holds neither the type nor the module that would own a
-    heap copy, so the PyMethodDef must outlive them all (the name and doc are the
-    binding's while the entry serves it)."""
+def def_kinds():
+    """The kinds whose trampolines are PyMethodDef functions: methods, then module
+    functions (_entries.h tells them by kind < HPS_N_DEF_KINDS, methods by
+    kind < HPS_N_METH_KINDS)."""
     meths = [k for k in KINDS if k.startswith("meth_")]
-    # _entry_release tells a method kind by kind < HPS_N_METH_KINDS
-    assert list(KINDS)[:len(meths)] == meths, "the meth_* kinds must come first in KINDS"
+    funcs = [k for k in KINDS if k.startswith("func_")]
+    assert list(KINDS)[:len(meths) + len(funcs)] == meths + funcs, \
+        "the meth_* kinds, then the func_* kinds, must come first in KINDS"
+    return meths + funcs
+
+
+def method_defs(per_kind):
+    """Static PyMethodDefs of the method and module-function trampolines: a bound method
+    points into its descriptor's PyMethodDef, and holds neither the type nor the module
+    that would own a heap copy, so the PyMethodDef must outlive them all (the name and doc
+    are the binding's while the entry serves it)."""
     rows = []
-    for kind in meths:
-        flags = CONVENTIONS[kind[len("meth_"):]]
+    for kind in def_kinds():
+        flags = CONVENTIONS[kind.split("_", 1)[1]]
         items = "\n".join(f'        {{"<unused>", (PyCFunction)(void (*)(void))hps_t_{kind}_{i}, '
                           f'{flags}, NULL}},' for i in range(per_kind))
         rows.append(f"    {{  /* {kind} */\n{items}\n    }},")
-    return ("/* hps_method_defs[kind][i]: the PyMethodDef of method trampoline i of meth kind\n"
-            "   ``kind`` (HPS_K_METH_* are the first kinds). */\n"
-            "static PyMethodDef hps_method_defs[HPS_N_METH_KINDS][HPS_PER_KIND] = {\n"
+    return ("/* hps_method_defs[kind][i]: the PyMethodDef of trampoline i of method or function\n"
+            "   kind ``kind`` (HPS_K_METH_*, then HPS_K_FUNC_*, are the first kinds). */\n"
+            "static PyMethodDef hps_method_defs[HPS_N_DEF_KINDS][HPS_PER_KIND] = {\n"
             + "\n".join(rows) + "\n};\n")
 
 
@@ -260,7 +273,7 @@ def pxd(per_kind):
               "        PyMethodDef *def_ \"def\"",
               "    enum: HPS_PER_KIND", "    enum: HPS_NKINDS"]
     lines += [f"    int HPS_K_{k.upper()}" for k in KINDS]
-    lines += ["    enum: HPS_N_METH_KINDS",
+    lines += ["    enum: HPS_N_METH_KINDS", "    enum: HPS_N_DEF_KINDS",
               "    int hps_limit           # usable static entries per kind (tests lower it)"]
     for kind, k in KINDS.items():
         ret, params = impl_signature(kind, k)
