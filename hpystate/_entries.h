@@ -4,10 +4,9 @@
  * Entry i of a kind, for i < HPS_PER_KIND, is served by the static trampoline
  * hps_t_<kind>_<i> (_trampolines.h). Past them (a definition holding half a table, or the
  * table full), entries come in chunks made at run time: each entry of a chunk gets a stub
- * of three instructions in an executable page, which passes the entry's address as
- * argument 6 and jumps to the kind's one function hps_d_<kind>. A stub costs two
- * instructions more than a static trampoline, so a binding costs the same wherever it
- * lands. A chunk's page is written once, before it is made executable (never writable and
+ * of four instructions in an executable page, which passes the entry's address as
+ * argument 6 and jumps to the kind's one function hps_d_<kind>. A binding costs within a
+ * few instructions the same wherever it lands (0-6 more measured, docs/benchmarks.md). A chunk's page is written once, before it is made executable (never writable and
  * executable at once), and is never freed: entries are reused, as static ones are, so the
  * memory is bounded by the most entries ever live. Stubs exist for x86-64 System V (Linux);
  * elsewhere, or if the system refuses executable memory, entries past the static tables do
@@ -116,39 +115,32 @@ static int hps_add_chunk(int kind) {
     if (c == NULL) {
         return -1;
     }
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t size = ((size_t)HPS_CHUNK * HPS_STUB_SIZE + page - 1) / page * page;
+    void *code = MAP_FAILED;
     if (kind < HPS_N_DEF_KINDS) {
         c->defs = (PyMethodDef *)PyMem_RawCalloc(HPS_CHUNK, sizeof(PyMethodDef));
         if (c->defs == NULL) {
-            PyMem_RawFree(c);
-            return -1;
+            goto fail;
         }
     }
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t size = ((size_t)HPS_CHUNK * HPS_STUB_SIZE + page - 1) / page * page;
-    void *code = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    code = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (code == MAP_FAILED) {
-        PyMem_RawFree(c->defs);
-        PyMem_RawFree(c);
-        return -1;
-    }
-    for (int j = 0; j < HPS_CHUNK; j++) {
-        hps_write_stub((unsigned char *)code + j * HPS_STUB_SIZE, &c->entries[j],
-                       hps_dyn_targets[kind]);
-    }
-    if (mprotect(code, size, PROT_READ | PROT_EXEC) != 0) {
-        munmap(code, size);
-        PyMem_RawFree(c->defs);
-        PyMem_RawFree(c);
-        return -1;
+        goto fail;
     }
     c->code = (unsigned char *)code;
-    if (kind < HPS_N_DEF_KINDS) {
-        for (int j = 0; j < HPS_CHUNK; j++) {
+    for (int j = 0; j < HPS_CHUNK; j++) {
+        unsigned char *stub = c->code + j * HPS_STUB_SIZE;
+        hps_write_stub(stub, &c->entries[j], hps_dyn_targets[kind]);
+        if (c->defs != NULL) {
             c->defs[j].ml_name = "<unused>";
-            c->defs[j].ml_meth = (PyCFunction)(void (*)(void))(c->code + j * HPS_STUB_SIZE);
+            c->defs[j].ml_meth = (PyCFunction)(void (*)(void))stub;
             c->defs[j].ml_flags = hps_meth_flags[kind];
             c->defs[j].ml_doc = NULL;
         }
+    }
+    if (mprotect(code, size, PROT_READ | PROT_EXEC) != 0) {
+        goto fail;
     }
     hps_chunks[kind][n] = c;
     hps_n_chunks[kind] = n + 1;
@@ -156,6 +148,13 @@ static int hps_add_chunk(int kind) {
         hps_free[kind][hps_n_free[kind]++] = HPS_PER_KIND + n * HPS_CHUNK + j;
     }
     return 0;
+fail:
+    if (code != MAP_FAILED) {
+        munmap(code, size);
+    }
+    PyMem_RawFree(c->defs);
+    PyMem_RawFree(c);
+    return -1;
 }
 #else
 static int hps_add_chunk(int kind) {
@@ -209,10 +208,9 @@ static void hps_entry_give(int kind, int i, int *held) {
     e->sub = NULL;
     e->state = NULL;
     e->impl = NULL;
-    if (kind < HPS_N_DEF_KINDS) {       /* its name and doc were the binding's */
-        PyMethodDef *d = hps_method_def_at(kind, i);
-        d->ml_name = "<unused>";
-        d->ml_doc = NULL;
+    if (e->def != NULL) {               /* its name and doc were the binding's */
+        e->def->ml_name = "<unused>";
+        e->def->ml_doc = NULL;
     }
     hps_lock();
     if (i < HPS_PER_KIND) {
