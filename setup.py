@@ -18,7 +18,7 @@ CORE_MACROS = [("CYTHON_USE_MODULE_STATE", "1"), ("CYTHON_USE_TYPE_SPECS", "1")]
 setup(
     ext_modules=cythonize(
         [Extension("hpystate._core", ["hpystate/_core.pyx"], include_dirs=["hpystate"],
-                   depends=["hpystate/_trampolines.h", "hpystate/_entries.h", "hpystate/hpystate.h",
+                   depends=["hpystate/_trampolines.h", "hpystate/_entries.h", "hpystate/_pyslots.h", "hpystate/hpystate.h",
                             "hpystate/_capi.h", "hpystate/_slot_table.pxi"],
                    define_macros=CORE_MACROS, extra_compile_args=STRICT),
          # A module that does not declare Py_mod_gil: loading it is how hpystate makes a

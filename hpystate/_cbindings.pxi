@@ -90,6 +90,13 @@ cdef void *_block_alloc(_Block *b, size_t size) except NULL:
     return p
 
 
+cdef int _block_keep(_Block *b, obj) except -1:
+    """A strong reference to ``obj`` owned by the module instance (released in m_free)."""
+    _block_add(b, _CITEM_OBJECT, 0, <PyObject *>obj)
+    Py_INCREF(obj)
+    return 0
+
+
 cdef int _take_entry(_Block *b, int kind, size_t impl, state) except -2:
     """A fresh entry of ``kind`` for ``impl`` and ``state``, recorded in the instance's
     block; -1 when the table is full (the caller installs a fallback). Room in the block
@@ -120,6 +127,8 @@ cdef int _block_traverse_c(_Block *b, visitproc visit, void *arg) noexcept:
             state = hps_entry_at(b.citems[j].kind, b.citems[j].index).state
         elif b.citems[j].kind == _CITEM_GETSET:
             state = (<_GetSetClosure *>b.citems[j].ptr).state
+        elif b.citems[j].kind == _CITEM_OBJECT:
+            state = <PyObject *>b.citems[j].ptr
         if state != NULL:
             r = visit(state, arg)
             if r:
@@ -141,6 +150,8 @@ cdef void _block_free_c(_Block *b) noexcept:
             c = <_GetSetClosure *>items[j].ptr
             Py_XDECREF(c.state)
             PyMem_Free(c)
+        elif items[j].kind == _CITEM_OBJECT:
+            Py_XDECREF(<PyObject *>items[j].ptr)
         else:
             PyMem_Free(items[j].ptr)
     PyMem_Free(items)
@@ -522,6 +533,7 @@ include "_slot_table.pxi"
 
 # The comparison dunders in op order (Py_LT ... Py_GE), for __richcmp__ (_definition.pxi).
 _RICHCMP_DUNDERS = tuple(d for d, _, _ in _C_SLOTS["tp_richcompare"][2])
+_probe_generic_slots()              # _instance.pxi
 
 
 cdef int _check_target(target, kind, str api) except -1:

@@ -23,6 +23,7 @@ cdef enum _CItemKind:
     _CITEM_MEMORY = -1      # ptr: memory to PyMem_Free
     _CITEM_GETSET = -2      # ptr: a _GetSetClosure, holding a state reference
     _CITEM_RESERVED = -3    # room taken before a trampoline entry is (nothing to release)
+    _CITEM_OBJECT = -4      # ptr: a strong reference (a Python-level slot's implementations)
 
 ctypedef struct _Block:     # a module instance's PEP 489 state (m_size)
     PyObject *state         # the ModuleState instance

@@ -193,6 +193,8 @@ static int hps_entry_take(int kind, void *impl, PyObject *state, int *held) {
         hps_entry *e = hps_entry_at(kind, found);
         e->state = Py_NewRef(state);
         e->impl = impl;
+        e->fn = hps_function_at(kind, found);
+        e->off = 0;
         e->def = kind < HPS_N_DEF_KINDS ? hps_method_def_at(kind, found) : NULL;
     }
     return found;

@@ -295,6 +295,7 @@ def _hold_instance_types(cls, **kwargs):
         held = tuple(_instance_types(cls))
         if held:
             cls.__hpystate_held__ = held
+            _inherit_fast_slots(cls)
     for t in cls.__mro__[1:]:           # then the rest of the chain, as super() would
         f = t.__dict__.get("__init_subclass__")
         if f is not None and not (isinstance(f, _builtins.classmethod) and
@@ -406,9 +407,135 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
     for m in td._members:
         if m.kind < _MK_C_METHOD:
             setattr(cls, m.attr, _python_member(m, state, qual_prefix + m.attr, modname))
+    _fast_slots(cls, b, state)
     if not td._mutable:
         _freeze(cls)
     return cls
+
+
+# -- Python-level slots: each binding's own C slot (_pyslots.h) -----------------------------
+# A dunder of the decorator API is a StateMethod in the type's dict, which makes CPython
+# install its generic dispatcher in the slot (as for a class statement). Where every
+# method a slot stands for resolves (through the MRO) to a StateMethod of one module
+# instance, or to nothing (object's own, for comparisons), the slot gets a trampoline
+# that calls the implementations directly, with the dispatcher's semantics. Anything else
+# keeps CPython's dispatcher: a slot only ever changes from the generic function, and
+# CPython itself puts that back whenever an assignment to the type changes a dunder.
+
+cdef dict _GENERIC_SLOTS = {}       # slot id -> CPython's generic dispatcher for it
+_NO_METHOD = object()
+cdef dict _OBJECT_COMPARISONS = {}  # __lt__ ... __ge__ -> object's own
+
+
+
+
+def _probe_generic_slots():
+    """Learn CPython's dispatchers from a class statement's type (called once the slot
+    table is defined, _cbindings.pxi)."""
+    for name in _RICHCMP_DUNDERS:
+        _OBJECT_COMPARISONS[name] = object.__dict__[name]
+    ns = {"__slots__": ()}
+    for slot_id, kind, dunders in _PY_SLOTS:
+        for name in dunders:
+            ns[name] = _probe_generic_slots
+    probe = type("hpystate_probe", (), ns)
+    cdef void **p
+    for slot_id, kind, dunders in _PY_SLOTS:
+        p = hps_slot_ptr(<void *>probe, slot_id)
+        _GENERIC_SLOTS[slot_id] = <size_t>p[0] if p != NULL else 0
+
+
+cdef object _resolve(cls, str name):
+    """What ``cls.name`` finds in the MRO's dicts (no descriptor call), as slots look up."""
+    for t in cls.__mro__:
+        v = t.__dict__.get(name, _NO_METHOD)
+        if v is not _NO_METHOD:
+            return v
+    return _NO_METHOD
+
+
+cdef object _slot_impls(cls, state, int kind, tuple dunders):
+    """What a Python-level slot's trampoline calls (see _pyslots.h), or None where its
+    methods are not all this module instance's StateMethods (or absent)."""
+    found = []
+    cdef bint any_impl = False
+    for name in dunders:
+        v = _resolve(cls, name)
+        if type(v) is StateMethod and (<StateMethod>v)._state is state:
+            found.append((<StateMethod>v)._impl)
+            any_impl = True
+        elif kind == HPS_K_PY_BINOP and v is _NO_METHOD:
+            found.append(None)
+        elif kind == HPS_K_PY_RICHCMP and v is _OBJECT_COMPARISONS[name]:
+            found.append(None)
+        else:
+            return None
+    if not any_impl:
+        return None
+    if kind == HPS_K_PY_RICHCMP:
+        whole = found[0]
+        if type(whole) is _RichcmpOp and all(
+                type(f) is _RichcmpOp and (<_RichcmpOp>f).impl is (<_RichcmpOp>whole).impl
+                and (<_RichcmpOp>f).op == op for op, f in enumerate(found)):
+            return ((<_RichcmpOp>whole).impl,)      # __richcmp__: called with the op
+        return tuple(found)
+    if kind == HPS_K_PY_BINOP:
+        return tuple(found)
+    return found[0]
+
+
+cdef int _fast_slots(cls, _Block *b, state) except -1:
+    """Give a new type's Python-level slots their trampolines (where the table has an
+    entry to spare; else CPython's dispatcher stays, with the same behaviour)."""
+    cdef void **p
+    cdef int idx, kind
+    cdef hps_entry *e
+    if not hps_py_slots_on:
+        return 0
+    for slot_id, kind, dunders in _PY_SLOTS:
+        p = hps_slot_ptr(<void *>cls, slot_id)
+        if p == NULL or p[0] == NULL or <size_t>p[0] != <size_t>_GENERIC_SLOTS[slot_id]:
+            continue
+        impls = _slot_impls(cls, state, kind, dunders)
+        if impls is None:
+            continue
+        _block_keep(b, impls)
+        idx = _take_entry(b, kind, <size_t><PyObject *>impls, state)
+        if idx < 0:
+            continue
+        e = hps_entry_at(kind, idx)
+        if kind == HPS_K_PY_BINOP:
+            e.off = hps_nb_offset(slot_id)
+        p[0] = e.fn
+    PyType_Modified(<PyTypeObject_ *>cls)
+    return 0
+
+
+cdef int _inherit_fast_slots(cls) except -1:
+    """A Python subclass that changes none of a slot's methods gets its base's trampoline,
+    as it would inherit a C type's slot (CPython gave it the generic dispatcher, since
+    the methods are not wrapper descriptors)."""
+    cdef void **p
+    cdef void **q
+    cdef bint changed = False
+    for slot_id, kind, dunders in _PY_SLOTS:
+        p = hps_slot_ptr(<void *>cls, slot_id)
+        generic = <size_t>_GENERIC_SLOTS[slot_id]
+        if p == NULL or p[0] == NULL or <size_t>p[0] != generic:
+            continue
+        for t in cls.__mro__[1:]:
+            if hps_type_module(<PyObject *>t) == NULL:
+                continue
+            q = hps_slot_ptr(<void *>t, slot_id)
+            if q == NULL or q[0] == NULL or <size_t>q[0] == generic:
+                continue
+            if all(_resolve(cls, name) is _resolve(t, name) for name in dunders):
+                p[0] = q[0]
+                changed = True
+            break
+    if changed:
+        PyType_Modified(<PyTypeObject_ *>cls)
+    return 0
 
 
 cdef const char *_block_name(_Block *b, bytes name) except NULL:

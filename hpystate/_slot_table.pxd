@@ -74,6 +74,8 @@ cdef extern from "_trampolines.h":
         void *sub
         unsigned int sub_tag
         PyMethodDef *def_ "def"
+        void *fn
+        unsigned int off
     enum: HPS_PER_KIND
     enum: HPS_NKINDS
     int HPS_K_METH_NOARGS
@@ -97,9 +99,20 @@ cdef extern from "_trampolines.h":
     int HPS_K_GETBUFFER
     int HPS_K_RELEASEBUFFER
     int HPS_K_FINALIZE
+    int HPS_K_PY_UNARY
+    int HPS_K_PY_BINARY
+    int HPS_K_PY_BINOP
+    int HPS_K_PY_RICHCMP
+    int HPS_K_PY_LEN
+    int HPS_K_PY_HASH
+    int HPS_K_PY_BOOL
+    int HPS_K_PY_CONTAINS
     enum: HPS_N_METH_KINDS
     enum: HPS_N_DEF_KINDS
     int hps_limit           # usable static entries per kind (tests lower it)
+    void **hps_slot_ptr(void *type, int slot_id)
+    unsigned int hps_nb_offset(int slot_id)
+    int hps_py_slots_on     # Python-level slots' trampolines (tests turn them off)
     ctypedef PyObject *(*hps_meth_noargs_impl)(PyObject *state, PyObject *self)
     ctypedef PyObject *(*hps_meth_o_impl)(PyObject *state, PyObject *self, PyObject *arg)
     ctypedef PyObject *(*hps_meth_fastcall_impl)(PyObject *state, PyObject *self, PyObject *const *args, Py_ssize_t nargs)

@@ -33,7 +33,7 @@ def test_generated_files_say_so_and_keep_one_definition_per_line():
     header = (ROOT / "hpystate" / "_trampolines.h").read_text()
     n = slot_table.PER_KIND                 # that many trampolines of every kind, each once
     assert f"#define HPS_PER_KIND {n}" in header
-    for kind in slot_table.KINDS:
+    for kind in list(slot_table.KINDS) + list(slot_table.PY_KINDS):
         assert header.count(f"\nHPS_DEF_{kind.upper()}(") == n, kind
         assert len(re.findall(rf"\(void \*\)hps_t_{kind}_\d+,", header)) == n, kind
 
@@ -58,7 +58,13 @@ def test_the_extension_uses_the_table():
     assert set(_core._AMBIGUOUS_SLOTS) == {s.name for s in slot_table.SLOTS if not s.by_name}
     every = {d.name for s in slot_table.SLOTS for d in s.dunders}
     assert set(_core._DUNDERS) == every
-    assert len(_core._trampolines_in_use()) == len(kinds)          # HPS_NKINDS
+    py_kinds = list(slot_table.PY_KINDS)
+    assert len(_core._trampolines_in_use()) == len(kinds) + len(py_kinds)   # HPS_NKINDS
+    # the decorator API's own C slots: the Python-level kinds follow the C-level ones
+    assert list(_core._PY_SLOTS) == [
+        (_core._C_SLOTS[s.name][0],
+         len(kinds) + py_kinds.index(s.py), tuple(d.name for d in s.dunders))
+        for s in slot_table.SLOTS if s.py]
 
 
 @pytest.mark.parametrize("s", slot_table.SLOTS, ids=lambda s: s.name)

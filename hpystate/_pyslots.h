@@ -1,0 +1,191 @@
+/* The decorator API's Python-level slots: what a binding's own C slot (a py_* trampoline,
+ * tools/slot_table.py) does. Private: included by _trampolines.h.
+ *
+ * Without these, a dunder such as ``__add__`` is a StateMethod in the type's dict and the
+ * slot is CPython's generic dispatcher (typeobject.c's slot_nb_add): it looks the dunder
+ * up along the MRO, calls the StateMethod, which calls ``impl(state, self, other)``.
+ * hpystate installs a trampoline instead wherever the dunders of a slot resolve to
+ * StateMethods of one module instance (_instance.pxi, _fast_slots): it calls the
+ * implementations directly. Each helper below is the generic dispatcher's own logic with
+ * the lookups done once, at type creation, so that behaviour is the same: the checks of
+ * results (__len__, __hash__, __bool__), and for binary operators the reflected
+ * operand and NotImplemented protocol (SLOT1BINFULL), where "this slot" is the binding's
+ * trampoline itself (e->fn) as it is slot_nb_add for a class statement.
+ *
+ * e->impl is the implementation (a callable taking the state first), or for py_binop a
+ * tuple (forward, reflected) and for py_richcmp a tuple of six (one per op) or of one
+ * (``__richcmp__``, which also takes the op); None where the type has no such method.
+ * The module instance owns it (and e->state). */
+#ifndef HPYSTATE_PYSLOTS_H
+#define HPYSTATE_PYSLOTS_H
+
+static int hps_py_slots_on = 1;     /* 0: CPython's dispatchers everywhere (tests compare) */
+
+/* impl(state, a) or impl(state, a, b), by vectorcall */
+static inline PyObject *hps_py_call(hps_entry *e, PyObject *a, PyObject *b) {
+    PyObject *args[4] = {NULL, e->state, a, b};
+    return PyObject_Vectorcall((PyObject *)e->impl, args + 1,
+                               (b != NULL ? 3 : 2) | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+}
+
+static inline PyObject *hps_py_call_with(PyObject *f, PyObject *state, PyObject *a,
+                                         PyObject *b) {
+    PyObject *args[4] = {NULL, state, a, b};
+    return PyObject_Vectorcall(f, args + 1, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+}
+
+static inline void *hps_nb_at(PyObject *o, unsigned int off) {
+    PyNumberMethods *nb = Py_TYPE(o)->tp_as_number;
+    return nb != NULL ? *(void **)((char *)nb + off) : NULL;
+}
+
+/* SLOT1BINFULL: ``self`` and/or ``other`` is of a type whose slot is this trampoline.
+   The subclass-first call of the reflected method is not needed: two types whose slot is
+   the same trampoline resolve both methods to the same implementations (a subclass that
+   overrides one gets CPython's dispatcher, and binary_op1 calls it first). */
+static PyObject *hps_py_binop(hps_entry *e, PyObject *self, PyObject *other) {
+    PyObject *impls = (PyObject *)e->impl;
+    PyObject *r;
+    int do_other = !Py_IS_TYPE(self, Py_TYPE(other)) && hps_nb_at(other, e->off) == e->fn;
+    if (hps_nb_at(self, e->off) == e->fn) {
+        PyObject *f = PyTuple_GET_ITEM(impls, 0);
+        r = f != Py_None ? hps_py_call_with(f, e->state, self, other)
+                         : Py_NewRef(Py_NotImplemented);
+        if (r != Py_NotImplemented || Py_IS_TYPE(other, Py_TYPE(self))) {
+            return r;
+        }
+        Py_DECREF(r);
+    }
+    if (do_other) {
+        PyObject *f = PyTuple_GET_ITEM(impls, 1);
+        if (f != Py_None) {
+            return hps_py_call_with(f, e->state, other, self);
+        }
+    }
+    Py_RETURN_NOTIMPLEMENTED;
+}
+
+/* slot_tp_richcompare: the op's method; where the type has none of its own, object's
+   (``__eq__``: identity, ``__ne__``: the inverse of ``__eq__``, the others:
+   NotImplemented), which is what the lookup would find. */
+static PyObject *hps_py_richcmp(hps_entry *e, PyObject *self, PyObject *other, int op) {
+    PyObject *impls = (PyObject *)e->impl;
+    if (PyTuple_GET_SIZE(impls) == 1) {
+        PyObject *o = PyLong_FromLong(op);
+        if (o == NULL) {
+            return NULL;
+        }
+        PyObject *args[5] = {NULL, e->state, self, other, o};
+        PyObject *r = PyObject_Vectorcall(PyTuple_GET_ITEM(impls, 0), args + 1,
+                                          4 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        Py_DECREF(o);
+        return r;
+    }
+    PyObject *f = PyTuple_GET_ITEM(impls, op);
+    if (f != Py_None) {
+        return hps_py_call_with(f, e->state, self, other);
+    }
+    if (op == Py_EQ) {
+        return Py_NewRef(self == other ? Py_True : Py_NotImplemented);
+    }
+    if (op == Py_NE && Py_TYPE(self)->tp_richcompare != NULL) {   /* object_richcompare */
+        PyObject *r = Py_TYPE(self)->tp_richcompare(self, other, Py_EQ);
+        if (r != NULL && r != Py_NotImplemented) {
+            int ok = PyObject_IsTrue(r);
+            Py_DECREF(r);
+            return ok < 0 ? NULL : Py_NewRef(ok ? Py_False : Py_True);
+        }
+        return r;
+    }
+    Py_RETURN_NOTIMPLEMENTED;
+}
+
+/* slot_sq_length */
+static Py_ssize_t hps_py_len(hps_entry *e, PyObject *self) {
+    PyObject *res = hps_py_call(e, self, NULL);
+    if (res == NULL) {
+        return -1;
+    }
+    Py_SETREF(res, PyNumber_Index(res));
+    if (res == NULL) {
+        return -1;
+    }
+    Py_ssize_t n = PyLong_AsSsize_t(res);
+    if (n >= 0) {
+        Py_DECREF(res);
+        return n;
+    }
+    int negative = 1;
+    if (n == -1 && PyErr_Occurred()) {          /* too large either way */
+        PyErr_Clear();
+        PyObject *zero = PyLong_FromLong(0);
+        negative = zero != NULL ? PyObject_RichCompareBool(res, zero, Py_LT) : -1;
+        Py_XDECREF(zero);
+    }
+    if (negative > 0) {
+        PyErr_SetString(PyExc_ValueError, "__len__() should return >= 0");
+    }
+    else if (negative == 0) {
+        PyErr_Format(PyExc_OverflowError, "cannot fit '%.200s' into an index-sized integer",
+                     Py_TYPE(res)->tp_name);
+    }
+    Py_DECREF(res);
+    return -1;
+}
+
+/* slot_tp_hash */
+static Py_hash_t hps_py_hash(hps_entry *e, PyObject *self) {
+    PyObject *res = hps_py_call(e, self, NULL);
+    if (res == NULL) {
+        return -1;
+    }
+    if (!PyLong_Check(res)) {
+        Py_DECREF(res);
+        PyErr_SetString(PyExc_TypeError, "__hash__ method should return an integer");
+        return -1;
+    }
+    /* values in Py_hash_t's range are kept (hash(x) == x.__hash__() == hash(y)); others
+       are hashed as the int they are */
+    Py_hash_t h = PyLong_AsSsize_t(res);
+    if (h == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        h = PyLong_Type.tp_hash(res);
+    }
+    if (h == -1) {                              /* -1 means an error */
+        h = -2;
+    }
+    Py_DECREF(res);
+    return h;
+}
+
+/* slot_nb_bool, for a type with __bool__ */
+static int hps_py_bool(hps_entry *e, PyObject *self) {
+    PyObject *res = hps_py_call(e, self, NULL);
+    if (res == NULL) {
+        return -1;
+    }
+    int r;
+    if (PyBool_Check(res)) {
+        r = res == Py_True;
+    }
+    else {
+        PyErr_Format(PyExc_TypeError, "__bool__ should return bool, returned %s",
+                     Py_TYPE(res)->tp_name);
+        r = -1;
+    }
+    Py_DECREF(res);
+    return r;
+}
+
+/* slot_sq_contains, for a type with __contains__ */
+static int hps_py_contains(hps_entry *e, PyObject *self, PyObject *value) {
+    PyObject *res = hps_py_call(e, self, value);
+    if (res == NULL) {
+        return -1;
+    }
+    int r = PyObject_IsTrue(res);
+    Py_DECREF(res);
+    return r;
+}
+
+#endif /* HPYSTATE_PYSLOTS_H */
