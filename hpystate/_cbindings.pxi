@@ -48,6 +48,23 @@ def _stub_chunks():
 _STUBS = bool(HPS_HAVE_STUBS)     # entries past the static tables exist on this platform
 
 
+def _py_slots(on=None):
+    """Testing hook: whether types created from now on give decorator-API slots their own
+    trampolines (_pyslots.h) rather than CPython's dispatchers; None: no change; returns
+    the previous value."""
+    global hps_py_slots_on
+    old = bool(hps_py_slots_on)
+    if on is not None:
+        hps_py_slots_on = 1 if on else 0
+    return old
+
+
+# The entry kinds of those trampolines (indices into _trampolines_in_use()).
+_PY_KINDS = {"unary": HPS_K_PY_UNARY, "binary": HPS_K_PY_BINARY, "binop": HPS_K_PY_BINOP,
+             "richcmp": HPS_K_PY_RICHCMP, "len": HPS_K_PY_LEN, "hash": HPS_K_PY_HASH,
+             "bool": HPS_K_PY_BOOL, "contains": HPS_K_PY_CONTAINS}
+
+
 def _trampolines_in_use(dynamic=False):
     """Testing hook: the number of allocated entries per kind, static (or with
     ``dynamic``, runtime stubs)."""

@@ -458,14 +458,17 @@ cdef object _slot_impls(cls, state, int kind, tuple dunders):
     """What a Python-level slot's trampoline calls (see _pyslots.h), or None where its
     methods are not all this module instance's StateMethods (or absent)."""
     found = []
+    methods = []
     cdef bint any_impl = False
     for name in dunders:
         v = _resolve(cls, name)
         if type(v) is StateMethod and (<StateMethod>v)._state is state:
             found.append((<StateMethod>v)._impl)
+            methods.append(v)
             any_impl = True
         elif kind == HPS_K_PY_BINOP and v is _NO_METHOD:
             found.append(None)
+            methods.append(_NO_METHOD)
         elif kind == HPS_K_PY_RICHCMP and v is _OBJECT_COMPARISONS[name]:
             found.append(None)
         else:
@@ -479,8 +482,8 @@ cdef object _slot_impls(cls, state, int kind, tuple dunders):
                 and (<_RichcmpOp>f).op == op for op, f in enumerate(found)):
             return ((<_RichcmpOp>whole).impl,)      # __richcmp__: called with the op
         return tuple(found)
-    if kind == HPS_K_PY_BINOP:
-        return tuple(found)
+    if kind == HPS_K_PY_BINOP:                      # HPS_BIN_* in _pyslots.h
+        return (found[0], found[1], cls, dunders[0], dunders[1], methods[0], methods[1])
     return found[0]
 
 
@@ -495,6 +498,10 @@ cdef int _fast_slots(cls, _Block *b, state) except -1:
     for slot_id, kind, dunders in _PY_SLOTS:
         p = hps_slot_ptr(<void *>cls, slot_id)
         if p == NULL or p[0] == NULL or <size_t>p[0] != <size_t>_GENERIC_SLOTS[slot_id]:
+            continue
+        # A binary operator shares a base's trampoline, as a Python subclass does (below):
+        # a type of its own would make binary_op1 call a subclass's slot first.
+        if kind == HPS_K_PY_BINOP and _inherit_slot(cls, slot_id, kind, dunders):
             continue
         impls = _slot_impls(cls, state, kind, dunders)
         if impls is None:
@@ -511,31 +518,75 @@ cdef int _fast_slots(cls, _Block *b, state) except -1:
     return 0
 
 
-cdef int _inherit_fast_slots(cls) except -1:
-    """A Python subclass that changes none of a slot's methods gets its base's trampoline,
-    as it would inherit a C type's slot (CPython gave it the generic dispatcher, since
-    the methods are not wrapper descriptors)."""
-    cdef void **p
+cdef bint _inherit_slot(cls, int slot_id, int kind, tuple dunders) except -1:
+    """Give ``cls`` (whose slot is CPython's dispatcher) the trampoline of the first base
+    that has one, where that keeps the dispatcher's behaviour: a binary operator's always
+    (it looks up any type but its own, and two types that share it are dispatched as two
+    class statements sharing slot_nb_add: see hps_py_binop); the others' only where
+    ``cls`` changes none of the slot's methods."""
+    cdef void **p = hps_slot_ptr(<void *>cls, slot_id)
     cdef void **q
+    generic = <size_t>_GENERIC_SLOTS[slot_id]
+    for t in cls.__mro__[1:]:
+        if hps_type_module(<PyObject *>t) == NULL:
+            continue
+        q = hps_slot_ptr(<void *>t, slot_id)
+        if q == NULL or q[0] == NULL or <size_t>q[0] == generic:
+            continue
+        if _slot_state(t, dunders[0]) is None:      # a C slot, not a trampoline
+            return False
+        if kind == HPS_K_PY_BINOP or all(_resolve(cls, name) is _resolve(t, name)
+                                         for name in dunders):
+            p[0] = q[0]
+            return True
+        return False
+    return False
+
+
+cdef int _inherit_fast_slots(cls) except -1:
+    """A Python subclass gets its base's trampolines (_inherit_slot), as it would inherit
+    a C type's slots (CPython gave it its dispatchers, since the methods are not wrapper
+    descriptors)."""
+    cdef void **p
     cdef bint changed = False
     for slot_id, kind, dunders in _PY_SLOTS:
         p = hps_slot_ptr(<void *>cls, slot_id)
-        generic = <size_t>_GENERIC_SLOTS[slot_id]
-        if p == NULL or p[0] == NULL or <size_t>p[0] != generic:
-            continue
-        for t in cls.__mro__[1:]:
-            if hps_type_module(<PyObject *>t) == NULL:
-                continue
-            q = hps_slot_ptr(<void *>t, slot_id)
-            if q == NULL or q[0] == NULL or <size_t>q[0] == generic:
-                continue
-            if all(_resolve(cls, name) is _resolve(t, name) for name in dunders):
-                p[0] = q[0]
-                changed = True
-            break
+        if p != NULL and p[0] != NULL and <size_t>p[0] == <size_t>_GENERIC_SLOTS[slot_id]:
+            changed |= _inherit_slot(cls, slot_id, kind, dunders)
     if changed:
         PyType_Modified(<PyTypeObject_ *>cls)
     return 0
+
+
+def _slot_state(cls, str dunder):
+    """Testing hook: the state that the trampoline in the slot for ``dunder`` delivers
+    (found among the entries of the module instances of ``cls``'s MRO), or None where the
+    slot holds something else (CPython's dispatcher, a C slot)."""
+    cdef void **p
+    cdef _Block *b
+    cdef hps_entry *e
+    cdef PyObject *m
+    cdef int kind
+    slot_id = next((sid for sid, k, names in _PY_SLOTS if dunder in names), None)
+    if slot_id is None:
+        raise ValueError(f"{dunder!r} is not a method of a Python-level slot")
+    p = hps_slot_ptr(<void *>cls, slot_id)
+    if p == NULL or p[0] == NULL:
+        return None
+    for t in cls.__mro__:
+        m = hps_type_module(<PyObject *>t)
+        if m == NULL or not PyModule_Check(<object>m):
+            continue
+        b = <_Block *>PyModule_GetState(m)
+        if b == NULL:
+            continue
+        for j in range(b.n_citems):
+            kind = b.citems[j].kind
+            if kind >= 0 and kind in _PY_KINDS.values():
+                e = hps_entry_at(kind, b.citems[j].index)
+                if e.fn == p[0]:
+                    return <object>e.state
+    return None
 
 
 cdef const char *_block_name(_Block *b, bytes name) except NULL:

@@ -13,7 +13,7 @@
  * trampoline itself (e->fn) as it is slot_nb_add for a class statement.
  *
  * e->impl is the implementation (a callable taking the state first), or for py_binop a
- * tuple (forward, reflected) and for py_richcmp a tuple of six (one per op) or of one
+ * tuple (see HPS_BIN_*) and for py_richcmp a tuple of six (one per op) or of one
  * (``__richcmp__``, which also takes the op); None where the type has no such method.
  * The module instance owns it (and e->state). */
 #ifndef HPYSTATE_PYSLOTS_H
@@ -39,28 +39,104 @@ static inline void *hps_nb_at(PyObject *o, unsigned int off) {
     return nb != NULL ? *(void **)((char *)nb + off) : NULL;
 }
 
-/* SLOT1BINFULL: ``self`` and/or ``other`` is of a type whose slot is this trampoline.
-   The subclass-first call of the reflected method is not needed: two types whose slot is
-   the same trampoline resolve both methods to the same implementations (a subclass that
-   overrides one gets CPython's dispatcher, and binary_op1 calls it first). */
-static PyObject *hps_py_binop(hps_entry *e, PyObject *self, PyObject *other) {
+/* A py_binop entry's impl: a tuple of (forward impl | None, reflected impl | None, the type
+   that got the trampoline, the two dunder names, the two StateMethods | a sentinel). */
+enum { HPS_BIN_FWD, HPS_BIN_REFL, HPS_BIN_TYPE, HPS_BIN_NAME, HPS_BIN_METH = 5 };
+
+/* _PyType_Lookup as a new reference (3.14+: _PyType_LookupRef, safe without the GIL) */
+static inline PyObject *hps_type_lookup(PyTypeObject *t, PyObject *name) {
+#if PY_VERSION_HEX >= 0x030E0000
+    return _PyType_LookupRef(t, name);
+#else
+    return Py_XNewRef(_PyType_Lookup(t, name));
+#endif
+}
+
+/* ``a.<forward or reflected>(b)`` as typeobject.c's vectorcall_maybe: the implementation
+   directly when ``a``'s type resolves the name to this entry's StateMethod (no lookup at
+   all for the type itself), else whatever the lookup finds, called as CPython would;
+   NotImplemented when nothing is found. */
+static PyObject *hps_binop_side(hps_entry *e, int refl, PyObject *a, PyObject *b) {
     PyObject *impls = (PyObject *)e->impl;
+    PyObject *f;
+    if (Py_IS_TYPE(a, (PyTypeObject *)PyTuple_GET_ITEM(impls, HPS_BIN_TYPE))) {
+        f = PyTuple_GET_ITEM(impls, refl);
+        return f != Py_None ? hps_py_call_with(f, e->state, a, b)
+                            : Py_NewRef(Py_NotImplemented);
+    }
+    f = hps_type_lookup(Py_TYPE(a), PyTuple_GET_ITEM(impls, HPS_BIN_NAME + refl));
+    if (f == NULL) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    PyObject *r;
+    if (f == PyTuple_GET_ITEM(impls, HPS_BIN_METH + refl)) {
+        r = hps_py_call_with(PyTuple_GET_ITEM(impls, refl), e->state, a, b);
+    }
+    else if (PyType_HasFeature(Py_TYPE(f), Py_TPFLAGS_METHOD_DESCRIPTOR)) {
+        PyObject *args[2] = {a, b};
+        r = PyObject_Vectorcall(f, args, 2, NULL);
+    }
+    else {
+        descrgetfunc get = Py_TYPE(f)->tp_descr_get;
+        if (get != NULL) {
+            Py_SETREF(f, get(f, a, (PyObject *)Py_TYPE(a)));
+            if (f == NULL) {
+                return NULL;
+            }
+        }
+        r = PyObject_CallOneArg(f, b);
+    }
+    Py_DECREF(f);
+    return r;
+}
+
+/* typeobject.c's method_is_overloaded, by identity of what the types' lookups find */
+static int hps_binop_overloaded(hps_entry *e, PyTypeObject *left, PyTypeObject *right) {
+    PyObject *name = PyTuple_GET_ITEM((PyObject *)e->impl, HPS_BIN_NAME + 1);
+    PyObject *b = hps_type_lookup(right, name);
+    if (b == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    PyObject *a = hps_type_lookup(left, name);
+    int ok = a == NULL ? (PyErr_Occurred() ? -1 : 1) : a != b;
+    Py_XDECREF(a);
+    Py_DECREF(b);
+    return ok;
+}
+
+/* SLOT1BINFULL, where "this slot" is the trampoline (e->fn): the type that got it and its
+   Python subclasses share it (_instance.pxi), as class statements share slot_nb_add, so
+   that binary_op1 calls it once for both operands and the reflected method of a
+   subclass goes first only where the subclass overrides it. */
+static PyObject *hps_py_binop(hps_entry *e, PyObject *self, PyObject *other) {
     PyObject *r;
     int do_other = !Py_IS_TYPE(self, Py_TYPE(other)) && hps_nb_at(other, e->off) == e->fn;
     if (hps_nb_at(self, e->off) == e->fn) {
-        PyObject *f = PyTuple_GET_ITEM(impls, 0);
-        r = f != Py_None ? hps_py_call_with(f, e->state, self, other)
-                         : Py_NewRef(Py_NotImplemented);
+        if (do_other && PyType_IsSubtype(Py_TYPE(other), Py_TYPE(self))) {
+            int ok = hps_binop_overloaded(e, Py_TYPE(self), Py_TYPE(other));
+            if (ok < 0) {
+                return NULL;
+            }
+            if (ok) {
+                r = hps_binop_side(e, 1, other, self);
+                if (r != Py_NotImplemented) {
+                    return r;
+                }
+                Py_DECREF(r);
+                do_other = 0;
+            }
+        }
+        r = hps_binop_side(e, 0, self, other);
         if (r != Py_NotImplemented || Py_IS_TYPE(other, Py_TYPE(self))) {
             return r;
         }
         Py_DECREF(r);
     }
     if (do_other) {
-        PyObject *f = PyTuple_GET_ITEM(impls, 1);
-        if (f != Py_None) {
-            return hps_py_call_with(f, e->state, other, self);
-        }
+        return hps_binop_side(e, 1, other, self);
     }
     Py_RETURN_NOTIMPLEMENTED;
 }

@@ -2,7 +2,8 @@
 
 # Python-level methods hpystate maps to type slots, with the parameters after
 # ``state``. CPython installs its own slot dispatchers for these (as for a class
-# statement), and the dispatcher finds *this* type's binding through the MRO.
+# statement); where _PY_SLOTS (below) has the slot, hpystate replaces the
+# dispatcher with a trampoline of the binding's own (_instance.pxi, _pyslots.h).
 _DUNDERS = {
     '__add__': ('self', 'other'),
     '__radd__': ('self', 'other'),

@@ -368,7 +368,8 @@ def pxi():
     lines = [f"# {GENERATED}", "",
              "# Python-level methods hpystate maps to type slots, with the parameters after",
              "# ``state``. CPython installs its own slot dispatchers for these (as for a class",
-             "# statement), and the dispatcher finds *this* type's binding through the MRO.",
+             "# statement); where _PY_SLOTS (below) has the slot, hpystate replaces the",
+             "# dispatcher with a trampoline of the binding's own (_instance.pxi, _pyslots.h).",
              "_DUNDERS = {"]
     lines += [f"    {n!r}: {p!r}," for n, p in dunders.items()]
     lines += ["}", "# ... that take more arguments after these (``__call__(state, self, *a)``)",
