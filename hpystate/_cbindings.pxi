@@ -45,6 +45,11 @@ def _stub_chunks():
     return [hps_chunks_made(k) for k in range(HPS_NKINDS)]
 
 
+def _stub_chunk_bytes():
+    """Testing hook: the heap memory the stub chunks made so far hold (kept for reuse)."""
+    return hps_chunk_bytes()
+
+
 _STUBS = bool(HPS_HAVE_STUBS)     # entries past the static tables exist on this platform
 
 

@@ -243,4 +243,21 @@ static int hps_chunks_made(int kind) {
     return n;
 }
 
+/* The heap memory of the chunks made so far (their stubs' pages are mmap'd, not counted):
+   kept for reuse, it grows with the peak number of live bindings, not with their turnover. */
+static size_t hps_chunk_bytes(void) {
+    size_t total = 0;
+    hps_lock();
+    for (int kind = 0; kind < HPS_NKINDS; kind++) {
+        size_t n = (size_t)hps_n_chunks[kind];
+        if (hps_chunks[kind] != NULL) {
+            total += HPS_MAX_CHUNKS * sizeof(hps_chunk *);
+        }
+        total += n * (HPS_CHUNK * sizeof(int) + sizeof(hps_chunk)
+                      + (kind < HPS_N_DEF_KINDS ? HPS_CHUNK * sizeof(PyMethodDef) : 0));
+    }
+    hps_unlock();
+    return total;
+}
+
 #endif /* HPYSTATE_ENTRIES_H */

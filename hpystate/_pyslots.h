@@ -245,8 +245,12 @@ static int hps_py_bool(hps_entry *e, PyObject *self) {
         r = res == Py_True;
     }
     else {
+#if PY_VERSION_HEX >= 0x030F0000
+        PyErr_Format(PyExc_TypeError, "%T.__bool__() must return a bool, not %T", self, res);
+#else
         PyErr_Format(PyExc_TypeError, "__bool__ should return bool, returned %s",
                      Py_TYPE(res)->tp_name);
+#endif
         r = -1;
     }
     Py_DECREF(res);

@@ -149,6 +149,7 @@ cdef extern from "_entries.h":
     void hps_entry_give(int kind, int i, int *held)
     int hps_entries_in_use(int kind, int dynamic)
     int hps_chunks_made(int kind)
+    size_t hps_chunk_bytes()
 
 # How the fallback calls a C implementation: by METH_* convention (M_*, first),
 # or as a slot's Python-level method (S_*).

@@ -7,6 +7,7 @@ import weakref
 import pytest
 
 import hpystate
+from hpystate import _core
 from hpystate.testing import FREE_THREADED
 
 from conftest import make_def
@@ -106,16 +107,23 @@ def test_create_destroy_cycles_do_not_grow_memory(mod):
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
+        chunks_before = _core._stub_chunk_bytes()
         cycle(1000)
         after = tracemalloc.get_traced_memory()[0]
+        chunks = _core._stub_chunk_bytes() - chunks_before
     finally:
         tracemalloc.stop()
     # A leaked module instance costs several KiB (module, dict, state, 2 types, functions):
     # 1000 leaked cycles would be megabytes. Allow noise from interpreter caches only, and on
     # free-threaded builds the memory whose free CPython delays to a safe point (QSBR;
-    # measured: a constant ~60 KiB, not growing with the cycle count).
+    # measured: a constant ~60 KiB, not growing with the cycle count). Instances awaiting
+    # collection hold their trampoline entries: where more are alive at once than ever
+    # before (the free-threaded collector runs later), entries come from new stub chunks,
+    # which are kept for reuse (measured on 3.14t: ~230 KiB over the first 2,000 cycles,
+    # then flat).
     bound = (128 if FREE_THREADED else 64) * 1024
-    assert after - before < bound, f"memory grew by {after - before} bytes"
+    grew = after - before - chunks
+    assert grew < bound, f"memory grew by {grew} bytes (and {chunks} in stub chunks)"
 
 
 def test_states_all_freed_after_cycles(mod):

@@ -306,7 +306,8 @@ def pxd(per_kind):
               "    int hps_entry_take(int kind, void *impl, PyObject *state, int *held)",
               "    void hps_entry_give(int kind, int i, int *held)",
               "    int hps_entries_in_use(int kind, int dynamic)",
-              "    int hps_chunks_made(int kind)"]
+              "    int hps_chunks_made(int kind)",
+              "    size_t hps_chunk_bytes()"]
     lines += ["", "# How the fallback calls a C implementation: by METH_* convention (M_*, first),",
               "# or as a slot's Python-level method (S_*).", "cdef enum:"]
     lines += [f"    M_{m}" for m in CALL_MODES]
