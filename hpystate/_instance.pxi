@@ -425,8 +425,9 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
 cdef dict _GENERIC_SLOTS = {}       # slot id -> CPython's generic dispatcher for it
 _NO_METHOD = object()
 cdef dict _OBJECT_COMPARISONS = {}  # __lt__ ... __ge__ -> object's own
-
-
+# Every trampoline ever put in a slot (entries are reused, so this is bounded by the most
+# entries of the Python-call kinds ever live): tells _inherit_slot a trampoline from a C slot.
+cdef set _PY_TRAMPOLINES = set()
 
 
 def _probe_generic_slots():
@@ -493,8 +494,10 @@ cdef int _fast_slots(cls, _Block *b, state) except -1:
     cdef void **p
     cdef int idx, kind
     cdef hps_entry *e
+    cdef bint changed = False
     if not hps_py_slots_on:
         return 0
+    cdef dict made = {}         # (kind, dunders) -> trampoline: __len__ fills two slots
     for slot_id, kind, dunders in _PY_SLOTS:
         p = hps_slot_ptr(<void *>cls, slot_id)
         if p == NULL or p[0] == NULL or <size_t>p[0] != <size_t>_GENERIC_SLOTS[slot_id]:
@@ -502,19 +505,27 @@ cdef int _fast_slots(cls, _Block *b, state) except -1:
         # A binary operator shares a base's trampoline, as a Python subclass does (below):
         # a type of its own would make binary_op1 call a subclass's slot first.
         if kind == HPS_K_PY_BINOP and _inherit_slot(cls, slot_id, kind, dunders):
+            changed = True
             continue
-        impls = _slot_impls(cls, state, kind, dunders)
-        if impls is None:
-            continue
-        _block_keep(b, impls)
-        idx = _take_entry(b, kind, <size_t><PyObject *>impls, state)
-        if idx < 0:
-            continue
-        e = hps_entry_at(kind, idx)
-        if kind == HPS_K_PY_BINOP:
-            e.off = hps_nb_offset(slot_id)
-        p[0] = e.fn
-    PyType_Modified(<PyTypeObject_ *>cls)
+        fn = made.get((kind, dunders))
+        if fn is None:
+            impls = _slot_impls(cls, state, kind, dunders)
+            if impls is None:
+                continue
+            idx = _take_entry(b, kind, <size_t><PyObject *>impls, state)
+            if idx < 0:
+                continue
+            _block_keep(b, impls)       # what the entry's impl points at
+            e = hps_entry_at(kind, idx)
+            if kind == HPS_K_PY_BINOP:
+                e.off = hps_nb_offset(slot_id)
+            fn = <size_t>e.fn
+            made[(kind, dunders)] = fn
+            _PY_TRAMPOLINES.add(fn)
+        p[0] = <void *><size_t>fn
+        changed = True
+    if changed:
+        PyType_Modified(<PyTypeObject_ *>cls)
     return 0
 
 
@@ -533,7 +544,7 @@ cdef bint _inherit_slot(cls, int slot_id, int kind, tuple dunders) except -1:
         q = hps_slot_ptr(<void *>t, slot_id)
         if q == NULL or q[0] == NULL or <size_t>q[0] == generic:
             continue
-        if _slot_state(t, dunders[0]) is None:      # a C slot, not a trampoline
+        if <size_t>q[0] not in _PY_TRAMPOLINES:     # a C slot, not a trampoline
             return False
         if kind == HPS_K_PY_BINOP or all(_resolve(cls, name) is _resolve(t, name)
                                          for name in dunders):

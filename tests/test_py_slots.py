@@ -219,7 +219,8 @@ def test_fast_slots_taken_and_deliver_the_right_state():
                           "__contains__", "__neg__", "__getitem__", "__iter__"])
     after = py_entries()
     grew = {k: after[k] - before[k] for k in after}
-    assert grew == {"binop": 13, "richcmp": 1, "hash": 1, "len": 2, "bool": 1,
+    # one entry for __len__, which fills both mp_length and sq_length
+    assert grew == {"binop": 13, "richcmp": 1, "hash": 1, "len": 1, "bool": 1,
                     "contains": 1, "unary": 2, "binary": 1}, grew
     T, Sub, Over, st = forms.types["fast"]
     for d in ("__add__", "__rmatmul__", "__eq__", "__hash__", "__len__", "__getitem__"):
@@ -230,6 +231,35 @@ def test_fast_slots_taken_and_deliver_the_right_state():
     assert _core._slot_state(T, "__mul__") is st
     assert _core._slot_state(T, "__sub__") is st
     assert _core._slot_state(T, "__pos__") is None      # not defined: no trampoline
+
+
+def test_len_serves_both_length_slots():
+    """``__len__`` is mp_length and sq_length: one trampoline fills both, and each delivers
+    the state (``reversed`` reads sq_length, ``len`` mp_length)."""
+    got = {}
+    for fast in (True, False):
+        old = _core._py_slots(fast)
+        try:
+            mod = hpystate.ModuleDef(f"pyslots.len{int(fast)}", state=S)
+            ns = {"__slots__": (), "__len__": hpystate.slot(_impl("__len__")),
+                  "__getitem__": hpystate.slot(_impl("__getitem__"))}
+            mod.type(type("Seq", (), ns))
+            before = py_entries()
+            m = mod.create()
+            grew = {k: v - before[k] for k, v in py_entries().items() if v != before[k]}
+            st = hpystate.state_of(m)
+            st.tag = "S"
+            x = m.Seq()
+            got[fast] = (len(x), list(reversed(x)), operator.length_hint(x))
+            if fast:
+                assert grew == {"len": 1, "binary": 1}, grew
+                assert _core._slot_state(m.Seq, "__len__") is st
+            else:
+                assert grew == {}, grew
+        finally:
+            _core._py_slots(old)
+    assert got[True] == got[False] == (
+        3, [("S", "__getitem__", None, i) for i in (2, 1, 0)], 3)
 
 
 def test_subclass_overriding_a_method_gets_cpythons_dispatcher():
