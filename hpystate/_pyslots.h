@@ -52,14 +52,50 @@ static inline PyObject *hps_type_lookup(PyTypeObject *t, PyObject *name) {
 #endif
 }
 
+/* Whether ``t`` resolves both of the entry's names to its StateMethods (to nothing where
+   the type that got the trampoline has none), as that type does: then a call needs no
+   lookup. The last subclass found to is cached with its version tag (which changes
+   whenever it or a base is modified), as method trampolines cache theirs. 1, 0 or -1. */
+HPS_COLD static int hps_binop_lookup_both(hps_entry *e, PyTypeObject *t) {
+    PyObject *impls = (PyObject *)e->impl;
+    int same = 1;
+    for (int side = 0; side < 2 && same; side++) {
+        PyObject *f = hps_type_lookup(t, PyTuple_GET_ITEM(impls, HPS_BIN_NAME + side));
+        if (f == NULL && PyErr_Occurred()) {
+            return -1;
+        }
+        same = f == NULL ? PyTuple_GET_ITEM(impls, side) == Py_None
+                         : f == PyTuple_GET_ITEM(impls, HPS_BIN_METH + side);
+        Py_XDECREF(f);
+    }
+    if (same && t->tp_version_tag != 0 && HPS_TAG_VALID(t)) {
+        e->sub_tag = 0;                 /* never a new type with an old tag */
+        e->sub = t;
+        e->sub_tag = t->tp_version_tag;
+    }
+    return same;
+}
+
+static inline int hps_binop_resolves(hps_entry *e, PyTypeObject *t) {
+    if (t == (PyTypeObject *)PyTuple_GET_ITEM((PyObject *)e->impl, HPS_BIN_TYPE)
+            || HPS_SUB_SEEN(e, t)) {
+        return 1;
+    }
+    return hps_binop_lookup_both(e, t);
+}
+
 /* ``a.<forward or reflected>(b)`` as typeobject.c's vectorcall_maybe: the implementation
-   directly when ``a``'s type resolves the name to this entry's StateMethod (no lookup at
-   all for the type itself), else whatever the lookup finds, called as CPython would;
-   NotImplemented when nothing is found. */
+   directly when ``a``'s type resolves the names as the trampoline's type does (no lookup
+   at all for that type itself or the last subclass seen), else whatever the lookup finds,
+   called as CPython would; NotImplemented when nothing is found. */
 static PyObject *hps_binop_side(hps_entry *e, int refl, PyObject *a, PyObject *b) {
     PyObject *impls = (PyObject *)e->impl;
     PyObject *f;
-    if (Py_IS_TYPE(a, (PyTypeObject *)PyTuple_GET_ITEM(impls, HPS_BIN_TYPE))) {
+    int direct = hps_binop_resolves(e, Py_TYPE(a));
+    if (direct < 0) {
+        return NULL;
+    }
+    if (direct) {
         f = PyTuple_GET_ITEM(impls, refl);
         return f != Py_None ? hps_py_call_with(f, e->state, a, b)
                             : Py_NewRef(Py_NotImplemented);
@@ -95,6 +131,13 @@ static PyObject *hps_binop_side(hps_entry *e, int refl, PyObject *a, PyObject *b
 
 /* typeobject.c's method_is_overloaded, by identity of what the types' lookups find */
 static int hps_binop_overloaded(hps_entry *e, PyTypeObject *left, PyTypeObject *right) {
+    int l = hps_binop_resolves(e, left), r = l > 0 ? hps_binop_resolves(e, right) : 0;
+    if (l < 0 || r < 0) {
+        return -1;
+    }
+    if (l && r) {                       /* both find the same method, or neither has one */
+        return 0;
+    }
     PyObject *name = PyTuple_GET_ITEM((PyObject *)e->impl, HPS_BIN_NAME + 1);
     PyObject *b = hps_type_lookup(right, name);
     if (b == NULL) {

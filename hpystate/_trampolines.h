@@ -205,8 +205,6 @@ static inline unsigned int hps_nb_offset(int id) {
 }
 
 
-#include "_pyslots.h"
-
 /* tp_finalize (PEP 442) for a C-level ``__del__``: the pending exception is kept, and an
    exception from the implementation is reported through sys.unraisablehook (with the
    object), never raised, as any C finalizer must. */
@@ -254,6 +252,8 @@ static void hps_call_finalize(hps_finalize_impl impl, PyObject *state, PyObject 
 #endif
 /* ``self``'s type is the subclass last seen to pass, unmodified since */
 #define HPS_SUB_SEEN(e, t) ((t) == (e)->sub && (t)->tp_version_tag == (e)->sub_tag && (e)->sub_tag != 0 && HPS_TAG_VALID(t))
+
+#include "_pyslots.h"                /* after HPS_SUB_SEEN, which its binary operators use */
 
 static const char *hps_short_name(PyTypeObject *t) {
     const char *dot = strrchr(t->tp_name, '.');

@@ -233,6 +233,42 @@ def test_fast_slots_taken_and_deliver_the_right_state():
     assert _core._slot_state(T, "__pos__") is None      # not defined: no trampoline
 
 
+def test_subclass_chain_follows_later_changes():
+    """A binary trampoline remembers the last subclass whose lookups found its methods,
+    with its version tag: a class in the middle of the chain modified afterwards (an
+    attribute that keeps the trampoline, then a dunder, which makes CPython put its
+    dispatcher back) must be seen exactly as CPython's dispatchers and class statements
+    see it. (Deleting that dunder again leaves the subclasses with CPython's dispatcher
+    and its C-type operand order: docs/design.md.)"""
+    forms = Forms(BOTH)
+    seen = {}
+    for form in ("fast", "generic", "plain"):
+        T, Sub, Over, st = forms.types[form]
+        Mid = type("Mid", (T,), {"__slots__": ()})
+        Leaf = type("Leaf", (Mid,), {"__slots__": ()})
+        x, leaf, other = T(1), Leaf(2), Sub(3)
+        steps = []
+
+        def run():
+            for a, b in [(leaf, 1), (1, leaf), (leaf, x), (x, leaf), (leaf, other),
+                         (other, leaf), (leaf, NO), (NO, leaf), (leaf, leaf)]:
+                steps.append((outcome(operator.add, a, b), outcome(operator.sub, a, b)))
+        run()
+        if form == "fast":
+            assert _core._slot_state(Leaf, "__add__") is st
+        Mid.marker = 1                  # a new version tag for Mid and Leaf
+        run()
+        if form == "fast":
+            assert _core._slot_state(Leaf, "__add__") is st
+        Mid.__radd__ = lambda self, o: ("mid", "__radd__", _label(self), _label(o))
+        run()
+        seen[form] = steps
+    assert seen["fast"] == seen["plain"]
+    assert seen["generic"] == seen["plain"]
+    assert seen["plain"][:9] == seen["plain"][9:18]
+    assert ("ok", ("mid", "__radd__", 2, 1)) in (s[0] for s in seen["plain"])
+
+
 def test_len_serves_both_length_slots():
     """``__len__`` is mp_length and sq_length: one trampoline fills both, and each delivers
     the state (``reversed`` reads sq_length, ``len`` mp_length)."""

@@ -85,8 +85,6 @@ static int hps_limit = HPS_PER_KIND;    /* usable entries per kind (tests lower 
 
 {slot_ptr}
 
-#include "_pyslots.h"
-
 /* tp_finalize (PEP 442) for a C-level ``__del__``: the pending exception is kept, and an
    exception from the implementation is reported through sys.unraisablehook (with the
    object), never raised, as any C finalizer must. */
@@ -134,6 +132,8 @@ static void hps_call_finalize(hps_finalize_impl impl, PyObject *state, PyObject 
 #endif
 /* ``self``'s type is the subclass last seen to pass, unmodified since */
 #define HPS_SUB_SEEN(e, t) ((t) == (e)->sub && (t)->tp_version_tag == (e)->sub_tag && (e)->sub_tag != 0 && HPS_TAG_VALID(t))
+
+#include "_pyslots.h"                /* after HPS_SUB_SEEN, which its binary operators use */
 
 static const char *hps_short_name(PyTypeObject *t) {{
     const char *dot = strrchr(t->tp_name, '.');
