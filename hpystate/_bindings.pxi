@@ -23,7 +23,7 @@ cdef PyObject *_call_with_state(PyObject *impl, PyObject *state, PyObject **args
     if nargsf & PY_VECTORCALL_ARGUMENTS_OFFSET:
         saved = args[-1]
         args[-1] = state
-        res = PyObject_Vectorcall(impl, args - 1, <size_t>(nargs + 1), kwnames)
+        res = hps_vcall(impl, args - 1, <size_t>(nargs + 1), kwnames)
         args[-1] = saved
         return res
     if total <= _SMALL_ARGS:
@@ -36,8 +36,7 @@ cdef PyObject *_call_with_state(PyObject *impl, PyObject *state, PyObject **args
     if total:
         memcpy(&buf[2], args, total * sizeof(PyObject *))
     # buf[0] is ours: let the callee use it (PY_VECTORCALL_ARGUMENTS_OFFSET).
-    res = PyObject_Vectorcall(impl, &buf[1], <size_t>(nargs + 1) | PY_VECTORCALL_ARGUMENTS_OFFSET,
-                              kwnames)
+    res = hps_vcall(impl, &buf[1], <size_t>(nargs + 1) | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames)
     if buf != small:
         PyMem_Free(buf)
     return res
@@ -124,8 +123,8 @@ cdef inline object _call_state(object f, object state, object obj, PyObject *val
     args[1] = <PyObject *>state
     args[2] = <PyObject *>obj
     args[3] = value
-    return PyObject_Vectorcall_obj(f, &args[1], (2 if value == NULL else 3)
-                                   | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL)
+    return hps_vcall_obj(f, &args[1], (2 if value == NULL else 3)
+                         | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL)
 
 
 cdef PyObject *_state_callable_vectorcall(PyObject *callable, PyObject **args, size_t nargsf,

@@ -10,6 +10,28 @@
 #include <stdatomic.h>
 #include "hpystate.h"
 
+/* f(*args) through f's own vectorcall function, as the interpreter's specialised calls
+   make it: PyObject_Vectorcall adds a thread-state lookup (a TLS call in a shared
+   libpython) and a check of every result; only a NULL one without an exception is
+   checked here, which release builds of the interpreter do the same way; anything
+   without a vectorcall function goes through PyObject_Vectorcall. */
+static inline PyObject *hps_vcall(PyObject *f, PyObject *const *args, size_t nargsf,
+                                  PyObject *kwnames) {
+    PyTypeObject *tp = Py_TYPE(f);
+    if (PyType_HasFeature(tp, Py_TPFLAGS_HAVE_VECTORCALL) && tp->tp_vectorcall_offset > 0) {
+        vectorcallfunc vc = *(vectorcallfunc *)((char *)f + tp->tp_vectorcall_offset);
+        if (vc != NULL) {
+            PyObject *r = vc(f, args, nargsf, kwnames);
+            if (r == NULL && !PyErr_Occurred()) {      /* a C callable's bug, not a crash */
+                PyErr_Format(PyExc_SystemError, "%R returned NULL without setting an "
+                             "exception", f);
+            }
+            return r;
+        }
+    }
+    return PyObject_Vectorcall(f, args, nargsf, kwnames);
+}
+
 static void hps_moddef_base_init(PyModuleDef *d) {
     PyModuleDef_Base base = PyModuleDef_HEAD_INIT;
     d->m_base = base;

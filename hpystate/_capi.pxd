@@ -150,6 +150,10 @@ cdef extern from "hpystate.h":
 
 cdef extern from "_capi.h":
     HpyState_CAPI hps_c_api       # the capsule's table (_import.pxi fills it)
+    # PyObject_Vectorcall without its thread-state lookup (the bindings' calls)
+    PyObject *hps_vcall(PyObject *f, PyObject **args, size_t nargsf, PyObject *kwnames)
+    object hps_vcall_obj "hps_vcall"(object f, PyObject **args, size_t nargsf,
+                                     PyObject *kwnames)
     bint HPS_FREE_THREADED
     void hps_enable_deferred_refcount(PyObject *op)
     void hps_ext_def_add(HpyState_ExtensionDef *x)

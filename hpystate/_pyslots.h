@@ -19,19 +19,21 @@
 #ifndef HPYSTATE_PYSLOTS_H
 #define HPYSTATE_PYSLOTS_H
 
+#include "_capi.h"                   /* hps_vcall */
+
 static int hps_py_slots_on = 1;     /* 0: CPython's dispatchers everywhere (tests compare) */
 
 /* impl(state, a) or impl(state, a, b), by vectorcall */
 static inline PyObject *hps_py_call(hps_entry *e, PyObject *a, PyObject *b) {
     PyObject *args[4] = {NULL, e->state, a, b};
-    return PyObject_Vectorcall((PyObject *)e->impl, args + 1,
-                               (b != NULL ? 3 : 2) | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    return hps_vcall((PyObject *)e->impl, args + 1,
+                     (b != NULL ? 3 : 2) | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
 }
 
 static inline PyObject *hps_py_call_with(PyObject *f, PyObject *state, PyObject *a,
                                          PyObject *b) {
     PyObject *args[4] = {NULL, state, a, b};
-    return PyObject_Vectorcall(f, args + 1, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    return hps_vcall(f, args + 1, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
 }
 
 static inline void *hps_nb_at(PyObject *o, unsigned int off) {
@@ -113,7 +115,7 @@ static PyObject *hps_binop_side(hps_entry *e, int refl, PyObject *a, PyObject *b
     }
     else if (PyType_HasFeature(Py_TYPE(f), Py_TPFLAGS_METHOD_DESCRIPTOR)) {
         PyObject *args[2] = {a, b};
-        r = PyObject_Vectorcall(f, args, 2, NULL);
+        r = hps_vcall(f, args, 2, NULL);
     }
     else {
         descrgetfunc get = Py_TYPE(f)->tp_descr_get;
@@ -195,8 +197,8 @@ static PyObject *hps_py_richcmp(hps_entry *e, PyObject *self, PyObject *other, i
             return NULL;
         }
         PyObject *args[5] = {NULL, e->state, self, other, o};
-        PyObject *r = PyObject_Vectorcall(PyTuple_GET_ITEM(impls, 0), args + 1,
-                                          4 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        PyObject *r = hps_vcall(PyTuple_GET_ITEM(impls, 0), args + 1,
+                                4 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
         Py_DECREF(o);
         return r;
     }
