@@ -243,6 +243,24 @@ static int hps_chunks_made(int kind) {
     return n;
 }
 
+/* Whether ``fn`` serves an entry of ``kind`` (a static trampoline or a chunk's stub): tells
+   a trampoline in a slot from any other C function. */
+static int hps_is_entry_fn(int kind, void *fn) {
+    for (int i = 0; i < HPS_PER_KIND; i++) {
+        if (hps_trampolines[kind][i] == fn) {
+            return 1;
+        }
+    }
+    int n = hps_chunks_made(kind);
+    for (int c = 0; c < n; c++) {       /* a chunk pointer never changes once written */
+        unsigned char *code = hps_chunks[kind][c]->code;
+        if ((unsigned char *)fn >= code && (unsigned char *)fn < code + HPS_CHUNK * HPS_STUB_SIZE) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The heap memory of the chunks made so far (their stubs' pages are mmap'd, not counted):
    kept for reuse, it grows with the peak number of live bindings, not with their turnover. */
 static size_t hps_chunk_bytes(void) {

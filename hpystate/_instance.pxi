@@ -425,9 +425,6 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
 cdef dict _GENERIC_SLOTS = {}       # slot id -> CPython's generic dispatcher for it
 _NO_METHOD = object()
 cdef dict _OBJECT_COMPARISONS = {}  # __lt__ ... __ge__ -> object's own
-# Every trampoline ever put in a slot (entries are reused, so this is bounded by the most
-# entries of the Python-call kinds ever live): tells _inherit_slot a trampoline from a C slot.
-cdef set _PY_TRAMPOLINES = set()
 
 
 def _probe_generic_slots():
@@ -521,7 +518,6 @@ cdef int _fast_slots(cls, _Block *b, state) except -1:
                 e.off = hps_nb_offset(slot_id)
             fn = <size_t>e.fn
             made[(kind, dunders)] = fn
-            _PY_TRAMPOLINES.add(fn)
         p[0] = <void *><size_t>fn
         changed = True
     if changed:
@@ -544,7 +540,7 @@ cdef bint _inherit_slot(cls, int slot_id, int kind, tuple dunders) except -1:
         q = hps_slot_ptr(<void *>t, slot_id)
         if q == NULL or q[0] == NULL or <size_t>q[0] == generic:
             continue
-        if <size_t>q[0] not in _PY_TRAMPOLINES:     # a C slot, not a trampoline
+        if not hps_is_entry_fn(kind, q[0]):         # a C slot, not a trampoline
             return False
         if kind == HPS_K_PY_BINOP or all(_resolve(cls, name) is _resolve(t, name)
                                          for name in dunders):

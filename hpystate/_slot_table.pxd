@@ -150,6 +150,7 @@ cdef extern from "_entries.h":
     int hps_entries_in_use(int kind, int dynamic)
     int hps_chunks_made(int kind)
     size_t hps_chunk_bytes()
+    bint hps_is_entry_fn(int kind, void *fn)
 
 # How the fallback calls a C implementation: by METH_* convention (M_*, first),
 # or as a slot's Python-level method (S_*).

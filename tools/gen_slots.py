@@ -307,7 +307,8 @@ def pxd(per_kind):
               "    void hps_entry_give(int kind, int i, int *held)",
               "    int hps_entries_in_use(int kind, int dynamic)",
               "    int hps_chunks_made(int kind)",
-              "    size_t hps_chunk_bytes()"]
+              "    size_t hps_chunk_bytes()",
+              "    bint hps_is_entry_fn(int kind, void *fn)"]
     lines += ["", "# How the fallback calls a C implementation: by METH_* convention (M_*, first),",
               "# or as a slot's Python-level method (S_*).", "cdef enum:"]
     lines += [f"    M_{m}" for m in CALL_MODES]
