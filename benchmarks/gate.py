@@ -29,6 +29,11 @@ FLOOR_RULE = ("hps-c", 1.05)
 NO_CLIFF_RULE = ("hps-stub", "hps-c", 1.10)
 FLOOR_EXEMPT = ("type_of()",)
 TOLERANCE = 0.02
+# Cells whose count depends on the memory layout, not only on the code: the decorator APIs'
+# type_of() makes a Python-level attribute lookup (``Box.of``) whose method-cache slot is
+# indexed by the interned name's address, which shifts with the build directory's name
+# (one build measured 1,566, 1,623 and 1,653 instructions on 3.12). A wider tolerance.
+LAYOUT_TOLERANCE = {(k, "type_of()"): 0.10 for k in ("hps-cydef", "hps-cydef-plain", "hps-py")}
 
 
 def measure(jobs):
@@ -75,10 +80,10 @@ def compare(baseline, now, same_cython=True, stubs=True):
             if not isinstance(after, (int, float)):
                 failures.append(f"{approaches.APPROACHES[k][0]} {ctx}: measured before "
                                 f"({before:.0f}), not now ({after})")
-            elif after > before * (1 + TOLERANCE):
+            elif after > before * (1 + (tol := LAYOUT_TOLERANCE.get((k, ctx), TOLERANCE))):
                 failures.append(f"{approaches.APPROACHES[k][0]} {ctx}: {before:.0f} -> "
                                 f"{after:.0f} instr. (+{(after / before - 1) * 100:.1f}%, "
-                                f"more than {TOLERANCE * 100:.0f}%)")
+                                f"more than {tol * 100:.0f}%)")
     return failures
 
 
