@@ -70,10 +70,8 @@ HPS_COLD static int hps_binop_lookup_both(hps_entry *e, PyTypeObject *t) {
                          : f == PyTuple_GET_ITEM(impls, HPS_BIN_METH + side);
         Py_XDECREF(f);
     }
-    if (same && t->tp_version_tag != 0 && HPS_TAG_VALID(t)) {
-        e->sub_tag = 0;                 /* never a new type with an old tag */
-        e->sub = t;
-        e->sub_tag = t->tp_version_tag;
+    if (same) {
+        hps_sub_remember(e, t);
     }
     return same;
 }

@@ -253,7 +253,16 @@ static void hps_call_finalize(hps_finalize_impl impl, PyObject *state, PyObject 
 /* ``self``'s type is the subclass last seen to pass, unmodified since */
 #define HPS_SUB_SEEN(e, t) ((t) == (e)->sub && (t)->tp_version_tag == (e)->sub_tag && (e)->sub_tag != 0 && HPS_TAG_VALID(t))
 
-#include "_pyslots.h"                /* after HPS_SUB_SEEN, which its binary operators use */
+/* Remember ``t`` as the subclass last seen to pass, where its version tag is valid */
+static inline void hps_sub_remember(hps_entry *e, PyTypeObject *t) {
+    if (t->tp_version_tag != 0 && HPS_TAG_VALID(t)) {
+        e->sub_tag = 0;                 /* never a new type with an old tag */
+        e->sub = t;
+        e->sub_tag = t->tp_version_tag;
+    }
+}
+
+#include "_pyslots.h"                /* after the subclass cache, which its binary operators use */
 
 static const char *hps_short_name(PyTypeObject *t) {
     const char *dot = strrchr(t->tp_name, '.');
@@ -263,11 +272,7 @@ static const char *hps_short_name(PyTypeObject *t) {
 HPS_COLD static int hps_check_self(hps_entry *e, PyObject *self) {
     PyTypeObject *type = e->type, *t = Py_TYPE(self);
     if (type != NULL && PyType_IsSubtype(t, type)) {
-        if (t->tp_version_tag != 0 && HPS_TAG_VALID(t)) {
-            e->sub_tag = 0;                 /* never a new type with an old tag */
-            e->sub = t;
-            e->sub_tag = t->tp_version_tag;
-        }
+        hps_sub_remember(e, t);
         return 0;
     }
     if (type != NULL) {                       /* as CPython's descriptors say it */
