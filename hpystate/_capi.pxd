@@ -55,6 +55,8 @@ cdef extern from "_capi.h":
     void PyType_Modified(PyTypeObject_ *)
     void PyObject_GC_UnTrack(void *)
     bint PyObject_TypeCheck(PyObject *o, PyTypeObject_ *t)
+    PyTypeObject_ *Py_TYPE(PyObject *o)
+    bint PyType_IsSubtype(PyTypeObject_ *a, PyTypeObject_ *b)
     PyObject *hps_no_new(PyTypeObject_ *t, PyObject *args, PyObject *kwds) except NULL
     Py_ssize_t hps_sequence_index(PyObject *self, PyObject *key) except? -1
     PyObject *PyType_GetModule(PyTypeObject_ *type) except NULL   # borrowed

@@ -431,6 +431,53 @@ cdef void _fb_releasebuffer(PyObject *self, Py_buffer *view) noexcept:
     (<hps_releasebuffer_impl>f._cimpl)(<PyObject *>f._state, self, view)
 
 
+# -- nb_power's fallback: CPython's dispatcher for __pow__/__rpow__ (slot_nb_power) calls no
+# __rpow__ when a modulus is given before 3.14, so pow(2, obj, 5) would raise where the C slot
+# (a trampoline) is called with (2, obj, 5). The fallback's nb_power is instead this generic
+# function: it finds each operand's binding through its type and calls the impl with the C
+# slot's semantics, on every version.
+
+cdef object _fb_power_binding(PyObject *x):
+    """The __pow__ CMethod of x's type where its nb_power is the fallback's, else None."""
+    cdef void **p = hps_slot_ptr(<void *>Py_TYPE(x), Py_nb_power)
+    if p == NULL or p[0] != <void *>_fb_nb_power:
+        return None
+    attr = _resolve(type(<object>x), "__pow__")
+    if type(attr) is not CMethod or (<_CCallable>attr)._mode != S_TERNARY_L or \
+            (<_CCallable>attr)._owner is None or \
+            not PyObject_TypeCheck(x, <PyTypeObject_ *>(<_CCallable>attr)._owner):
+        raise TypeError(f"{type(<object>x).__qualname__}.__pow__ is not hpystate's binding "
+                        f"for this object but {_safe_repr(attr)}")
+    return attr
+
+
+cdef PyObject *_fb_nb_power(PyObject *v, PyObject *w, PyObject *z) except NULL:
+    # ternary_op calls one slot function once: where several operands' types hold this one,
+    # it is called for the first only, so it tries each such operand's binding itself, in
+    # ternary_op's order (a subclass on the right first) and each binding once, as the
+    # trampolines (one function per binding) would be tried.
+    fv = _fb_power_binding(v)
+    fw = _fb_power_binding(w) if Py_TYPE(w) != Py_TYPE(v) else None
+    fz = _fb_power_binding(z) if Py_TYPE(z) != Py_TYPE(v) and Py_TYPE(z) != Py_TYPE(w) else None
+    order = (fw, fv, fz) if fv is not None and fw is not None and \
+        PyType_IsSubtype(Py_TYPE(w), Py_TYPE(v)) else (fv, fw, fz)
+    cdef PyObject *r
+    tried = []
+    for f in order:
+        if f is None or any(f is g for g in tried):
+            continue
+        tried.append(f)
+        r = (<hps_ternary_impl>(<_CCallable>f)._cimpl)(<PyObject *>(<_CCallable>f)._state,
+                                                        v, w, z)
+        if r == NULL:
+            _propagate()
+        if r != <PyObject *>NotImplemented:
+            return r
+        Py_XDECREF(r)
+    Py_INCREF(NotImplemented)
+    return <PyObject *>NotImplemented
+
+
 cdef void *_hidden_slot_function(int slot_id) noexcept:
     if slot_id == Py_bf_getbuffer:
         return <void *>_fb_getbuffer

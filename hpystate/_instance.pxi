@@ -407,6 +407,8 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
     for m in td._members:
         if m.kind < _MK_C_METHOD:
             setattr(cls, m.attr, _python_member(m, state, qual_prefix + m.attr, modname))
+    if any(attr == "__pow__" for attr, value in fallbacks):
+        _set_fb_power(cls)     # in place of CPython's dispatcher (see _fb_nb_power)
     _fast_slots(cls, b, state)
     if not td._mutable:
         _freeze(cls)
@@ -423,6 +425,7 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
 # CPython itself puts that back whenever an assignment to the type changes a dunder.
 
 cdef dict _GENERIC_SLOTS = {}       # slot id -> CPython's generic dispatcher for it
+cdef size_t _GENERIC_NB_POWER = 0   # slot_nb_power (the C fallback replaces it: _set_fb_power)
 _NO_METHOD = object()
 cdef dict _OBJECT_COMPARISONS = {}  # __lt__ ... __ge__ -> object's own
 
@@ -436,8 +439,11 @@ def _probe_generic_slots():
     for slot_id, kind, dunders in _PY_SLOTS:
         for name in dunders:
             ns[name] = _probe_generic_slots
+    ns["__pow__"] = _probe_generic_slots
     probe = type("hpystate_probe", (), ns)
-    cdef void **p
+    cdef void **p = hps_slot_ptr(<void *>probe, Py_nb_power)
+    global _GENERIC_NB_POWER
+    _GENERIC_NB_POWER = <size_t>p[0]
     for slot_id, kind, dunders in _PY_SLOTS:
         p = hps_slot_ptr(<void *>probe, slot_id)
         _GENERIC_SLOTS[slot_id] = <size_t>p[0] if p != NULL else 0
@@ -550,12 +556,38 @@ cdef bint _inherit_slot(cls, int slot_id, int kind, tuple dunders) except -1:
     return False
 
 
+cdef int _set_fb_power(cls) except -1:
+    cdef void **p = hps_slot_ptr(<void *>cls, Py_nb_power)
+    p[0] = <void *>_fb_nb_power
+    PyType_Modified(<PyTypeObject_ *>cls)
+    return 0
+
+
+cdef bint _inherit_fb_power(cls) except -1:
+    """A Python subclass that changes neither __pow__ nor __rpow__ keeps its base's fallback
+    nb_power (CPython gave it its dispatcher), as it would inherit a trampoline."""
+    cdef void **p = hps_slot_ptr(<void *>cls, Py_nb_power)
+    cdef void **q
+    if p == NULL or <size_t>p[0] != _GENERIC_NB_POWER:
+        return False
+    for t in cls.__mro__[1:]:
+        q = hps_slot_ptr(<void *>t, Py_nb_power)
+        if q == NULL or q[0] == NULL or <size_t>q[0] == _GENERIC_NB_POWER:
+            continue
+        if q[0] == <void *>_fb_nb_power and all(_resolve(cls, name) is _resolve(t, name)
+                                                 for name in ("__pow__", "__rpow__")):
+            p[0] = q[0]
+            return True
+        return False
+    return False
+
+
 cdef int _inherit_fast_slots(cls) except -1:
     """A Python subclass gets its base's trampolines (_inherit_slot), as it would inherit
     a C type's slots (CPython gave it its dispatchers, since the methods are not wrapper
     descriptors)."""
     cdef void **p
-    cdef bint changed = False
+    cdef bint changed = _inherit_fb_power(cls)
     for slot_id, kind, dunders in _PY_SLOTS:
         p = hps_slot_ptr(<void *>cls, slot_id)
         if p != NULL and p[0] != NULL and <size_t>p[0] == <size_t>_GENERIC_SLOTS[slot_id]:

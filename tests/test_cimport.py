@@ -820,22 +820,60 @@ def test_every_slot_behaves_the_same_on_every_path(cext, slot):
 
 def test_three_argument_pow_with_the_instance_second(cext):
     # pow(2, o, 5): a trampoline or stub is nb_power itself (C semantics: f(st, 2, o, 5));
-    # the fallback reaches __rpow__ only where CPython's slot_nb_power calls it (3.14+).
+    # the fallback's nb_power is a generic C function with the same semantics (CPython's
+    # slot_nb_power calls no __rpow__ with a modulus before 3.14).
     out = {}
     for mode in MODES:
         old = _set_mode(mode)
         try:
             m = cext.every_slot({"nb_power": "ternary"}).create()
-            o = m.T_nb_power()
-            out[mode] = _outcome(lambda o: pow(2, o, 5), o, hpystate.state_of(m))
+            T = m.T_nb_power
+            Sub = type("Sub", (T,), {"__slots__": ()})   # inherits the slot, on every path
+            o, so = T(), Sub()
+            out[mode] = [_outcome(lambda o: pow(2, o, 5), o, hpystate.state_of(m)),
+                         _outcome(lambda o: pow(2, o, 5), so, hpystate.state_of(m)),
+                         _outcome(lambda o: pow(o, 2, 5), so, hpystate.state_of(m))]
         finally:
             _restore_mode(old)
-    assert out["trampolines"] == ("returns", ("STATE", "ternary", 2, "OBJ", 5), [])
-    assert out["stubs"] == (out["trampolines"] if _core._STUBS else out["fallback"])
-    if sys.version_info >= (3, 14):
-        assert out["fallback"] == out["trampolines"]
-    else:
-        assert out["fallback"][:2] == ("raises", "TypeError")
+    assert out["trampolines"] == [("returns", ("STATE", "ternary", 2, "OBJ", 5), [])] * 2 + \
+        [("returns", ("STATE", "ternary", "OBJ", 2, 5), [])]
+    assert out["stubs"] == out["trampolines"]
+    assert out["fallback"] == out["trampolines"]
+
+
+def test_pow_tries_each_operands_binding_once(pair):
+    # Two module instances' types: ternary_op calls each operand type's nb_power; on the
+    # fallback one generic function stands for both, so it must try both bindings itself.
+    m1, m2, s1, s2 = pair
+    s2.log = s1.log
+    b1, b2 = m1.Box(1), m2.Box(2)
+    with pytest.raises(TypeError, match="unsupported operand"):
+        pow(b1, b2, "pass")
+    assert s1.log == [s1, s2]
+    del s1.log[:]
+    with pytest.raises(TypeError):
+        pow(b1, b1, "pass")
+    assert s1.log == [s1]                       # one type: its binding once
+    del s1.log[:]
+    Sub2 = type("Sub2", (m2.Box,), {"__slots__": ()})
+    with pytest.raises(TypeError):
+        pow(3, Sub2(1), "pass")
+    assert s1.log == [s2]
+    assert pow(b1, b2, 7) == (s1, "pow", b1, b2, 7)
+    assert pow(2, b2, 7) == (s2, "pow", 2, b2, 7)
+
+
+def test_pow_overridden_in_a_subclass_is_dispatched_by_cpython(pair):
+    m1, m2, s1, s2 = pair
+
+    class Sub(m1.Box):
+        __slots__ = ()
+
+        def __rpow__(self, other, mod=None):
+            return ("sub rpow", other, mod)
+    o = Sub(1)
+    assert 2 ** o == ("sub rpow", 2, None)
+    assert o ** 2 == (s1, "pow", o, 2, None)    # __pow__ is still the base's binding
 
 
 # -- a bound C method keeps what it calls alive ------------------------------------------

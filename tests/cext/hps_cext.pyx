@@ -112,6 +112,9 @@ cdef object s_iadd(St st, object a, object b):
     return (st, "iadd", b)
 
 cdef object s_pow(St st, object a, object b, object c):
+    if c == "pass":                     # declines: the next operand's binding is tried
+        st.log.append(st)
+        return NotImplemented
     return (st, "pow", a, b, c)
 
 cdef object s_neg(St st, object a):
