@@ -87,6 +87,8 @@ cdef int _block_add(_Block *b, int kind, int index, void *ptr) except -1:
     cdef Py_ssize_t cap
     if b.n_citems == b.cap_citems:
         cap = b.cap_citems * 2 + 8
+        if b.cap_citems == 0 and b.moddef != NULL:   # as many as the last instance's
+            cap = max(cap, (<ModuleDef>b.moddef)._citems_hint)
         items = <_CItem *>PyMem_Realloc(b.citems, cap * sizeof(_CItem))
         if items == NULL:
             raise MemoryError()
@@ -96,6 +98,21 @@ cdef int _block_add(_Block *b, int kind, int index, void *ptr) except -1:
     b.citems[b.n_citems].index = index
     b.citems[b.n_citems].ptr = ptr
     b.n_citems += 1
+    return 0
+
+
+cdef int _block_fit(_Block *b) except -1:
+    """Once an instance has all its records, give back the room grown for more (up to
+    half the array, which at one type is a fifth of the instance: docs/benchmarks.md);
+    the definition's next instance starts at this size."""
+    cdef _CItem *items
+    if b.moddef != NULL:
+        (<ModuleDef>b.moddef)._citems_hint = b.n_citems
+    if 0 < b.n_citems < b.cap_citems:
+        items = <_CItem *>PyMem_Realloc(b.citems, b.n_citems * sizeof(_CItem))
+        if items != NULL:           # else the larger array stays, still valid
+            b.citems = items
+            b.cap_citems = b.n_citems
     return 0
 
 

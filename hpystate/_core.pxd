@@ -55,6 +55,7 @@ cdef class ModuleDef:
     cdef bint _frozen
     cdef int *_held             # trampoline entries its instances hold, by kind (hps_lock)
     cdef list _state_checks     # [(_state_check address, binding)]: checked.pxi's state tests
+    cdef Py_ssize_t _citems_hint  # records its last instance's block held (_block_fit)
     cdef object __weakref__
 
 

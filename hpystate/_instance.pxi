@@ -51,6 +51,7 @@ cdef int _init_instance(ModuleDef d, module) except -1:
         else:
             f = _make_callable(StateFunction, fd.impl, state, fd.name, fd.name, modname)
         setattr(module, fd.name, f)
+    _block_fit(b)
     for hook in d._exec_hooks:
         try:
             _check_returns_none(hook(state, module), f"exec hook {_describe(hook)}")
