@@ -145,7 +145,7 @@ cdef void _m_free(void *module) noexcept:
                         # with md_def by now
 
 
-def _make_exception(ExceptionDef ed, str modname, list objects):
+cdef object _make_exception(ExceptionDef ed, str modname, list objects):
     bases = ed._base if isinstance(ed._base, tuple) else (ed._base,)
     resolved = tuple(objects[(<ExceptionDef>b)._index] if isinstance(b, ExceptionDef) else b
                      for b in bases)
@@ -209,7 +209,7 @@ cdef void _freeze(object cls) noexcept:
     PyType_Modified(<PyTypeObject_ *>cls)
 
 
-def _layout_type(TypeDef td):
+cdef object _layout_type(TypeDef td):
     """The type holding a TypeDef's instance layout (``__slots__`` fields, ``__dict__``,
     weak reference list), shared by the TypeDef's per-instance types.
 
@@ -367,7 +367,7 @@ cdef inline void _offset_member(PyMemberDef *m, const char *name, Py_ssize_t off
     m.flags = HPS_READONLY
 
 
-def _make_type(TypeDef td, module, str modname, ModuleState state, list objects):
+cdef object _make_type(TypeDef td, module, str modname, ModuleState state, list objects):
     layout = _layout_type(td)
     if isinstance(td._base, TypeDef):
         bases = (objects[(<TypeDef>td._base)._index], layout)
@@ -398,19 +398,22 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
     # The members that are attributes rather than part of the spec: the C-level ones whose
     # table was full, then the Python-level ones. type.__setattr__ lets CPython install its
     # slot dispatcher for dunders.
+    cdef bint fb_power = False
     for attr, value in fallbacks:
         # self must be an instance of this type, as for CPython's method descriptors and
         # the trampolines (a bound method whose object's class no longer derives from it
         # is refused on both paths).
         (<_CCallable>value)._owner = cls
         setattr(cls, attr, value)
+        fb_power |= attr == "__pow__"
     cdef _MemberDef m
     for m in td._members:
         if m.kind < _MK_C_METHOD:
             setattr(cls, m.attr, _python_member(m, state, qual_prefix + m.attr, modname))
-    if any(attr == "__pow__" for attr, value in fallbacks):
+    if fb_power:
         _set_fb_power(cls)     # in place of CPython's dispatcher (see _fb_nb_power)
-    _fast_slots(cls, b, state)
+    if _has_py_dunders(td):
+        _fast_slots(cls, b, state)
     if not td._mutable:
         _freeze(cls)
     return cls
@@ -427,6 +430,7 @@ def _make_type(TypeDef td, module, str modname, ModuleState state, list objects)
 
 cdef dict _GENERIC_SLOTS = {}       # slot id -> CPython's generic dispatcher for it
 cdef size_t _GENERIC_NB_POWER = 0   # slot_nb_power (the C fallback replaces it: _set_fb_power)
+cdef frozenset _PY_SLOT_DUNDERS = frozenset()   # every dunder of _PY_SLOTS
 _NO_METHOD = object()
 cdef dict _OBJECT_COMPARISONS = {}  # __lt__ ... __ge__ -> object's own
 
@@ -443,8 +447,10 @@ def _probe_generic_slots():
     ns["__pow__"] = _probe_generic_slots
     probe = type("hpystate_probe", (), ns)
     cdef void **p = hps_slot_ptr(<void *>probe, Py_nb_power)
-    global _GENERIC_NB_POWER
+    global _GENERIC_NB_POWER, _PY_SLOT_DUNDERS
     _GENERIC_NB_POWER = <size_t>p[0]
+    _PY_SLOT_DUNDERS = frozenset(name for slot_id, kind, dunders in _PY_SLOTS
+                                 for name in dunders)
     for slot_id, kind, dunders in _PY_SLOTS:
         p = hps_slot_ptr(<void *>probe, slot_id)
         _GENERIC_SLOTS[slot_id] = <size_t>p[0] if p != NULL else 0
@@ -490,6 +496,20 @@ cdef object _slot_impls(cls, state, int kind, tuple dunders):
     if kind == HPS_K_PY_BINOP:                      # HPS_BIN_* in _pyslots.h
         return (found[0], found[1], cls, dunders[0], dunders[1], methods[0], methods[1])
     return found[0]
+
+
+cdef bint _has_py_dunders(TypeDef td) except -1:
+    """Whether td or a TypeDef base of it has a Python-level member under a dunder of
+    _PY_SLOTS: the types of the others have no slot _fast_slots would change (their spec
+    and bases gave them C slots or inherited trampolines), so it is not run for them."""
+    cdef _MemberDef m
+    while True:
+        for m in td._members:
+            if m.kind < _MK_C_METHOD and m.attr in _PY_SLOT_DUNDERS:
+                return True
+        if not isinstance(td._base, TypeDef):
+            return False
+        td = <TypeDef>td._base
 
 
 cdef int _fast_slots(cls, _Block *b, state) except -1:
