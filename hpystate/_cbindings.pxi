@@ -103,8 +103,8 @@ cdef int _block_add(_Block *b, int kind, int index, void *ptr) except -1:
 
 cdef int _block_fit(_Block *b) except -1:
     """Once an instance has all its records, give back the room grown for more (up to
-    half the array, which at one type is a fifth of the instance: docs/benchmarks.md);
-    the definition's next instance starts at this size."""
+    half the array; docs/benchmarks.md has the memory it saves); the definition's next
+    instance starts at this size."""
     cdef _CItem *items
     if b.moddef != NULL:
         (<ModuleDef>b.moddef)._citems_hint = b.n_citems
@@ -426,8 +426,13 @@ cdef _CCallable _hidden_binding(PyObject *self, int slot_id):
     name (a subclass may set it) is refused: it would be called as this slot's C function
     on a layout it may not have."""
     name = _HIDDEN_SLOTS[slot_id]
-    attr = getattr(type(<object>self), name)
-    cdef int mode = S_GETBUFFER if slot_id == Py_bf_getbuffer else S_RELEASEBUFFER
+    return _checked_binding(self, name, getattr(type(<object>self), name),
+                            S_GETBUFFER if slot_id == Py_bf_getbuffer else S_RELEASEBUFFER)
+
+
+cdef _CCallable _checked_binding(PyObject *self, str name, attr, int mode):
+    """``attr``, found under ``name`` on self's type, as the CMethod of ``mode`` a generic
+    fallback slot function may call for ``self``; anything else is refused."""
     if type(attr) is not CMethod or (<_CCallable>attr)._mode != mode or \
             (<_CCallable>attr)._owner is None or \
             not PyObject_TypeCheck(self, <PyTypeObject_ *>(<_CCallable>attr)._owner):
@@ -459,13 +464,7 @@ cdef object _fb_power_binding(PyObject *x):
     cdef void **p = hps_slot_ptr(<void *>Py_TYPE(x), Py_nb_power)
     if p == NULL or p[0] != <void *>_fb_nb_power:
         return None
-    attr = _resolve(type(<object>x), "__pow__")
-    if type(attr) is not CMethod or (<_CCallable>attr)._mode != S_TERNARY_L or \
-            (<_CCallable>attr)._owner is None or \
-            not PyObject_TypeCheck(x, <PyTypeObject_ *>(<_CCallable>attr)._owner):
-        raise TypeError(f"{type(<object>x).__qualname__}.__pow__ is not hpystate's binding "
-                        f"for this object but {_safe_repr(attr)}")
-    return attr
+    return _checked_binding(x, "__pow__", _resolve(type(<object>x), "__pow__"), S_TERNARY_L)
 
 
 cdef PyObject *_fb_nb_power(PyObject *v, PyObject *w, PyObject *z) except NULL:
