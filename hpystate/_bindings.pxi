@@ -44,20 +44,18 @@ cdef PyObject *_call_with_state(PyObject *impl, PyObject *state, PyObject **args
 
 cdef class _Binding:
     """What every binding carries: the state of the module instance it was created for and
-    the names it reports."""
+    the names it reports (shared with the other instances' bindings of its definition)."""
     cdef object _state
-    cdef str _name
-    cdef str _qualname
-    cdef str _modname
+    cdef _BindingNames _names
     cdef object __weakref__         # as for functions: caches and callbacks hold them weakly
 
     @property
     def __name__(self):
-        return self._name
+        return self._names.name
 
     @property
     def __qualname__(self):
-        return self._qualname
+        return self._names.qualname
 
     @property
     def __hpystate_state__(self):
@@ -67,14 +65,12 @@ cdef class _Binding:
     def __reduce__(self):
         _check_self(self, _Binding, "__reduce__")
         # Pickled by reference, like functions and classes: module + qualified name.
-        return self._qualname
+        return self._names.qualname
 
 
-cdef inline _init_binding(_Binding b, state, str name, str qualname, str modname):
+cdef inline _init_binding(_Binding b, state, _BindingNames names):
     b._state = state
-    b._name = name
-    b._qualname = qualname
-    b._modname = modname
+    b._names = names
     hps_enable_deferred_refcount(<PyObject *>b)     # 3.14t: lets CPython specialise calls
 
 
@@ -92,7 +88,6 @@ cdef class _StateCallable(_VectorcallBinding):
     """Common layout of StateFunction and StateMethod: a vectorcall object that prepends a
     module instance's state to the arguments and calls the user's implementation."""
     cdef object _impl
-    cdef object _signature
 
     def __cinit__(self):
         self._vectorcall = <void *>_state_callable_vectorcall
@@ -100,14 +95,15 @@ cdef class _StateCallable(_VectorcallBinding):
     @property
     def __signature__(self):
         """The implementation's signature without its leading ``state`` parameter."""
-        with cython.critical_section(self):
-            sig = self._signature
+        cdef _BindingNames names = self._names      # shared: so is the cache
+        with cython.critical_section(names):
+            sig = names.signature
         if sig is None:
             sig = _signature_without_state(self._impl)
-            with cython.critical_section(self):     # the first one computed is kept
-                if self._signature is None:
-                    self._signature = sig
-                sig = self._signature
+            with cython.critical_section(names):    # the first one computed is kept
+                if names.signature is None:
+                    names.signature = sig
+                sig = names.signature
         return sig if sig is not False else None
 
     @property
@@ -174,7 +170,7 @@ cdef class StateFunction(_StateCallable):
     def __module__(self):
         # On each concrete class: a heap type's own ``__module__`` string (Cython's
         # type-spec mode) would shadow a property inherited from _Binding.
-        return self._modname
+        return self._names.modname
 
     def __get__(self, instance, owner):
         # Never binds, as a builtin function; being a (non-data) descriptor makes it a
@@ -186,7 +182,7 @@ cdef class StateFunction(_StateCallable):
         return _types.GenericAlias(cls, item)
 
     def __repr__(self):
-        return f"<hpystate function {self._modname}.{self._qualname}>"
+        return f"<hpystate function {self._names.modname}.{self._names.qualname}>"
 
 
 @cython.final
@@ -202,7 +198,7 @@ cdef class StateMethod(_StateCallable):
     def __module__(self):
         # On each concrete class: a heap type's own ``__module__`` string (Cython's
         # type-spec mode) would shadow a property inherited from _Binding.
-        return self._modname
+        return self._names.modname
 
     def __get__(self, instance, owner):
         if instance is None:
@@ -210,11 +206,10 @@ cdef class StateMethod(_StateCallable):
         return PyMethod_New(self, instance)
 
     def __repr__(self):
-        return f"<hpystate method {self._qualname} of module {self._modname!r}>"
+        return f"<hpystate method {self._names.qualname} of module {self._names.modname!r}>"
 
 
-cdef _StateCallable _make_callable(type kind, impl, state, str name, str qualname,
-                                   str modname):
+cdef _StateCallable _make_callable(type kind, impl, state, _BindingNames names):
     # Each class by name: Cython then calls its tp_new directly (the type's own tp_new
     # refuses Python-level construction; see _init.pxi).
     cdef _StateCallable obj
@@ -223,7 +218,7 @@ cdef _StateCallable _make_callable(type kind, impl, state, str name, str qualnam
     else:
         obj = StateFunction.__new__(StateFunction)
     obj._impl = impl
-    _init_binding(obj, state, name, qualname, modname)
+    _init_binding(obj, state, names)
     return obj
 
 
@@ -261,7 +256,7 @@ cdef class StateProperty(_Binding):
     def __module__(self):
         # On each concrete class: a heap type's own ``__module__`` string (Cython's
         # type-spec mode) would shadow a property inherited from _Binding.
-        return self._modname
+        return self._names.modname
 
     def __get__(self, instance, owner):
         if instance is None:
@@ -270,13 +265,13 @@ cdef class StateProperty(_Binding):
 
     def __set__(self, instance, value):
         if self._fset is None:
-            raise AttributeError(f"property {self._name!r} of {type(instance).__name__!r} "
+            raise AttributeError(f"property {self._names.name!r} of {type(instance).__name__!r} "
                                  "object has no setter")
         _call_state(self._fset, self._state, instance, <PyObject *>value)
 
     def __delete__(self, instance):
         if self._fdel is None:
-            raise AttributeError(f"property {self._name!r} of {type(instance).__name__!r} "
+            raise AttributeError(f"property {self._names.name!r} of {type(instance).__name__!r} "
                                  "object has no deleter")
         _call_state(self._fdel, self._state, instance, NULL)
 
@@ -293,7 +288,7 @@ cdef class StateProperty(_Binding):
         return self._fdel
 
     def __repr__(self):
-        return f"<hpystate property {self._qualname} of module {self._modname!r}>"
+        return f"<hpystate property {self._names.qualname} of module {self._names.modname!r}>"
 
 
 def _signature_without_state(impl):

@@ -228,13 +228,13 @@ cdef class _CCallable(_VectorcallBinding):
 
 cdef object _not_an_instance(_CCallable f, obj):
     if f._owner is None:
-        raise TypeError(f"{f._qualname}() is not installed on a type")
-    raise TypeError(f"descriptor {f._name!r} for {f._qualname.rpartition('.')[0]!r} "
+        raise TypeError(f"{f._names.qualname}() is not installed on a type")
+    raise TypeError(f"descriptor {f._names.name!r} for {f._names.qualname.rpartition('.')[0]!r} "
                     f"objects doesn't apply to a {type(obj).__qualname__!r} object")
 
 
 cdef object _arity_error(_CCallable f, str expected, Py_ssize_t given):
-    raise TypeError(f"{f._qualname}() takes {expected} ({given} given)")
+    raise TypeError(f"{f._names.qualname}() takes {expected} ({given} given)")
 
 
 cdef object _kw_tuple_to_dict(PyObject **args, Py_ssize_t nargs, PyObject *kwnames):
@@ -254,7 +254,7 @@ cdef object _c_call(_CCallable f, PyObject **args, Py_ssize_t nargs, PyObject *k
     cdef PyObject *self = NULL
     if f._has_self:
         if nargs < 1:
-            raise TypeError(f"{f._qualname}() needs an argument")
+            raise TypeError(f"{f._names.qualname}() needs an argument")
         self = args[0]
         # What a method descriptor checks: the implementation may rely on self's layout.
         if f._owner is None or not PyObject_TypeCheck(self, <PyTypeObject_ *>f._owner):
@@ -272,7 +272,7 @@ cdef inline int _c_check_args(_CCallable f, int mode, Py_ssize_t nargs,
     """What CPython's wrappers check before calling a C function or slot."""
     if kwnames != NULL and PyTuple_GET_SIZE(kwnames) and mode not in (M_FASTCALL_KW, S_CALL,
                                                                       S_INIT):
-        raise TypeError(f"{f._qualname}() takes no keyword arguments")
+        raise TypeError(f"{f._names.qualname}() takes no keyword arguments")
     if mode == M_NOARGS or mode == S_UNARY or mode == S_ITERNEXT or mode == S_INQUIRY or \
             mode == S_HASH or mode == S_LEN or mode == S_FINALIZE:
         if nargs != 0:
@@ -357,7 +357,7 @@ cdef inline object _c_call_slot(_CCallable f, PyObject *self, PyObject **args,
             raise TypeError("__get__(None, None) is invalid")   # never sees both NULL
         r = (<hps_ternary_impl>f._cimpl)(st, self, obj, owner)
     elif mode == S_GETBUFFER or mode == S_RELEASEBUFFER:
-        raise TypeError(f"{f._qualname} is the C buffer protocol's: it takes a Py_buffer, "
+        raise TypeError(f"{f._names.qualname} is the C buffer protocol's: it takes a Py_buffer, "
                         "so Python code cannot call it (use memoryview(obj))")
     else:
         return _c_call_int_slot(f, self, args, nargs, kwnames)
@@ -533,10 +533,10 @@ cdef class CFunction(_CCallable):
 
     @property
     def __module__(self):
-        return self._modname
+        return self._names.modname
 
     def __repr__(self):
-        return f"<hpystate C function {self._modname}.{self._qualname}>"
+        return f"<hpystate C function {self._names.modname}.{self._names.qualname}>"
 
 
 @cython.final
@@ -549,7 +549,7 @@ cdef class CMethod(_CCallable):
 
     @property
     def __module__(self):
-        return self._modname
+        return self._names.modname
 
     def __get__(self, instance, owner):
         if instance is None:
@@ -557,7 +557,7 @@ cdef class CMethod(_CCallable):
         return PyMethod_New(self, instance)
 
     def __repr__(self):
-        return f"<hpystate C method {self._qualname} of module {self._modname!r}>"
+        return f"<hpystate C method {self._names.qualname} of module {self._names.modname!r}>"
 
 
 _enable_vectorcall(CFunction, _vectorcall_offset(), 0)
@@ -601,7 +601,7 @@ cdef _CCallable _make_ccallable(type kind, size_t impl, int mode, int variant, s
     f._has_self = kind is CMethod
     f._doc_str = doc
     f._text_sig = text_sig
-    _init_binding(f, state, name, qualname, modname)
+    _init_binding(f, state, _binding_names(name, qualname, modname))
     return f
 
 

@@ -37,6 +37,7 @@ See docs/design.md.
 cimport cython
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.unicode cimport PyUnicode_AsUTF8String
 from libc.string cimport memcpy, memset, strlen
 
 from hpystate._capi cimport *

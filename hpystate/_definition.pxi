@@ -534,6 +534,33 @@ cdef enum _MemberKind:      # what a TypeDef member becomes on each instance's t
 
 @cython.final
 @cython.auto_pickle(False)
+cdef class _BindingNames:
+    """The names a binding (_bindings.pxi) reports. Kept once per definition and shared by
+    every instance's binding of it: a binding's own fields are its state and impl."""
+    cdef str name
+    cdef str qualname
+    cdef str modname
+    cdef object signature       # StateFunction/StateMethod: __signature__ (None: not yet)
+
+
+cdef _BindingNames _binding_names(str name, str qualname, str modname):
+    cdef _BindingNames n = _BindingNames.__new__(_BindingNames)
+    n.name = name
+    n.qualname = qualname
+    n.modname = modname
+    return n
+
+
+cdef inline _BindingNames _names_in(_BindingNames shared, str modname):
+    """The definition's names for an instance named ``modname``: shared unless the module
+    instance's name differs from the definition's (a spec of another name)."""
+    if shared.modname == modname:
+        return shared
+    return _binding_names(shared.name, shared.qualname, modname)
+
+
+@cython.final
+@cython.auto_pickle(False)
 cdef class _MemberDef:
     """One member of a TypeDef, Python-level or C-level: every kind is registered,
     conflict-checked (_claim) and installed (_make_type) as one of these."""
@@ -541,6 +568,8 @@ cdef class _MemberDef:
     cdef int kind               # _MemberKind
     cdef object value           # Python-level: the class-body marker, or the value itself
     cdef _CImpl c               # C-level: the implementation
+    cdef _BindingNames names    # Python-level bindings (not _MK_VALUE): what they report
+    cdef object impl            # the marker's implementation, read when registered
 
 
 # Claimed by the __hash__ = None a class statement implies for a type defining __eq__ but
@@ -561,6 +590,9 @@ cdef int _add_member(TypeDef td, str attr, int kind, value, _CImpl c, names,
     m.kind = kind
     m.value = value
     m.c = c
+    if _MK_VALUE < kind < _MK_C_METHOD:
+        m.names = _binding_names(attr, f"{td.name}.{attr}", td.moddef.name)
+        m.impl = value.impl
     if kind >= _MK_C_METHOD:
         # Refers to strings and a _CImpl only: no cycle to find, nothing for the collector
         # to traverse at every collection.
@@ -797,6 +829,7 @@ cdef class FunctionDef:
     cdef readonly str name
     cdef readonly object impl   # the Python implementation, or None
     cdef _CImpl _c              # the C implementation (cimport API), or None
+    cdef _BindingNames _names   # Python implementation: what its StateFunctions report
 
     def of(self, owner):
         """This function as a module instance made from this definition has it (``owner``:
@@ -1038,6 +1071,7 @@ The handle (TypeDef, ExceptionDef or FunctionDef) defined under ``name``."""
         fd.moddef = self
         fd.name = name
         fd.impl = impl
+        fd._names = _binding_names(name, name, self.name)
         with cython.critical_section(self):     # atomic with freezing: see _moddef_create_module
             _moddef_claim_name(self, name, "function")
             self._functions.append(fd)

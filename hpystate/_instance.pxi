@@ -45,11 +45,12 @@ cdef int _init_instance(ModuleDef d, module) except -1:
         objects.append(obj)
         setattr(module, (<_Handle>handle).name, obj)
     cdef FunctionDef fd
-    for fd in d._functions:
+    for obj in d._functions:    # FunctionDefs only: unchecked casts, as for members below
+        fd = <FunctionDef>obj
         if fd._c is not None:
             f = _c_module_function(fd, module, b, state, modname)
         else:
-            f = _make_callable(StateFunction, fd.impl, state, fd.name, fd.name, modname)
+            f = _make_callable(StateFunction, fd.impl, state, _names_in(fd._names, modname))
         setattr(module, fd.name, f)
     _block_fit(b)
     for hook in d._exec_hooks:
@@ -373,10 +374,9 @@ cdef object _make_type(TypeDef td, module, str modname, ModuleState state, list 
         bases = (objects[(<TypeDef>td._base)._index], layout)
     else:
         bases = (layout,)
-    doc_b = td._doc.encode() if isinstance(td._doc, str) else None
-    qual_prefix = td.name + "."
+    doc_b = PyUnicode_AsUTF8String(td._doc) if isinstance(td._doc, str) else None
     cdef _Block *b = <_Block *>PyModule_GetState(<PyObject *>module)
-    cdef const char *fullname = _block_name(b, f"{modname}.{td.name}".encode())
+    cdef const char *fullname = _block_name(b, PyUnicode_AsUTF8String(f"{modname}.{td.name}"))
     cdef Py_ssize_t n_extra = 0
     cdef PyType_Slot *extra = <PyType_Slot *>PyMem_Malloc(
         (td._n_c_slots + 2) * sizeof(PyType_Slot))
@@ -386,13 +386,11 @@ cdef object _make_type(TypeDef td, module, str modname, ModuleState state, list 
     cdef Py_ssize_t first = b.n_citems    # this type's trampoline entries are recorded after
     try:
         if td._n_c_methods or td._n_c_slots or td._n_c_getsets:
-            n_extra = _c_members(td, b, state, modname, qual_prefix, extra, fallbacks)
+            n_extra = _c_members(td, b, state, modname, extra, fallbacks)
         cls = _new_heap_type(fullname, module, bases, (<PyTypeObject_ *>layout).tp_basicsize,
                              NULL, NULL, doc_b, 0, extra, n_extra)
     finally:
         PyMem_Free(extra)
-    if td._doc is None:
-        cls.__doc__ = None
     if td._n_c_methods:
         _add_c_methods(cls, b, first)
     # The members that are attributes rather than part of the spec: the C-level ones whose
@@ -407,9 +405,12 @@ cdef object _make_type(TypeDef td, module, str modname, ModuleState state, list 
         setattr(cls, attr, value)
         fb_power |= attr == "__pow__"
     cdef _MemberDef m
-    for m in td._members:
+    for obj in td._members:
+        # _MemberDefs only: an unchecked cast (a checked one, Cython's for a typed loop
+        # variable, reads the module state: about 100 instructions per member)
+        m = <_MemberDef>obj
         if m.kind < _MK_C_METHOD:
-            setattr(cls, m.attr, _python_member(m, state, qual_prefix + m.attr, modname))
+            setattr(cls, m.attr, _python_member(m, state, modname))
     if fb_power:
         _set_fb_power(cls)     # in place of CPython's dispatcher (see _fb_nb_power)
     if _has_py_dunders(td):
@@ -504,7 +505,8 @@ cdef bint _has_py_dunders(TypeDef td) except -1:
     and bases gave them C slots or inherited trampolines), so it is not run for them."""
     cdef _MemberDef m
     while True:
-        for m in td._members:
+        for obj in td._members:
+            m = <_MemberDef>obj
             if m.kind < _MK_C_METHOD and m.attr in _PY_SLOT_DUNDERS:
                 return True
         if not isinstance(td._base, TypeDef):
@@ -658,8 +660,8 @@ cdef const char *_block_name(_Block *b, bytes name) except NULL:
     return copy
 
 
-cdef Py_ssize_t _c_members(TypeDef td, _Block *b, state, str modname, str qual_prefix,
-                           PyType_Slot *extra, list fallbacks) except -1:
+cdef Py_ssize_t _c_members(TypeDef td, _Block *b, state, str modname, PyType_Slot *extra,
+                           list fallbacks) except -1:
     """Prepare a per-instance type's C-level members, in one pass over the members: the
     trampoline slots into ``extra`` (returns how many, with the getset array owned by the
     module instance), the trampoline methods' entries (installed once the type exists,
@@ -670,11 +672,12 @@ cdef Py_ssize_t _c_members(TypeDef td, _Block *b, state, str modname, str qual_p
     cdef _MemberDef m
     if td._n_c_getsets:
         gdefs = <PyGetSetDef *>_block_alloc(b, (td._n_c_getsets + 1) * sizeof(PyGetSetDef))
-    for m in td._members:
+    for obj in td._members:
+        m = <_MemberDef>obj
         if m.kind == _MK_C_METHOD:
-            _c_method_entry(m.c, b, state, modname, qual_prefix, fallbacks)
+            _c_method_entry(m.c, b, state, modname, td.name, fallbacks)
         elif m.kind == _MK_C_SLOT:
-            n += _c_slot_entry(&extra[n], m.c, b, state, modname, qual_prefix, fallbacks)
+            n += _c_slot_entry(&extra[n], m.c, b, state, modname, td.name, fallbacks)
         elif m.kind == _MK_C_GETSET:
             _c_getset_entry(&gdefs[ng], m.c, b, state)
             ng += 1
@@ -685,14 +688,14 @@ cdef Py_ssize_t _c_members(TypeDef td, _Block *b, state, str modname, str qual_p
     return n
 
 
-cdef int _c_method_entry(_CImpl c, _Block *b, state, str modname, str qual_prefix,
+cdef int _c_method_entry(_CImpl c, _Block *b, state, str modname, str tdname,
                          list fallbacks) except -1:
     """A C method's trampoline entry (recorded in the block), its static PyMethodDef
     filled; or a CMethod in ``fallbacks`` when its kind's trampoline table is full."""
     cdef int idx = _take_entry(b, c.kind, c.impl, state)
     if idx < 0:
         fallbacks.append((c.name, _make_ccallable(
-            CMethod, c.impl, c.mode, 0, state, c.name, qual_prefix + c.name, modname, c.doc,
+            CMethod, c.impl, c.mode, 0, state, c.name, f"{tdname}.{c.name}", modname, c.doc,
             c.text_sig)))
         return 0
     _fill_method_def(hps_method_def_at(c.kind, idx), c, hps_function_at(c.kind, idx))
@@ -729,14 +732,14 @@ cdef int _add_c_methods(cls, _Block *b, Py_ssize_t first) except -1:
 
 
 cdef int _c_slot_entry(PyType_Slot *ts, _CImpl c, _Block *b, state, str modname,
-                       str qual_prefix, list fallbacks) except -1:
+                       str tdname, list fallbacks) except -1:
     """A C slot's type slot (returns 1), or (0) CMethods under the slot's dunders in
     ``fallbacks`` when its kind's trampoline table is full."""
     cdef void *trampoline = _take_trampoline(b, c.kind, c.impl, state)
     if trampoline == NULL:
         for dunder, mode, variant in c.adapters:
             fallbacks.append((dunder, _make_ccallable(
-                CMethod, c.impl, mode, variant, state, dunder, qual_prefix + dunder, modname,
+                CMethod, c.impl, mode, variant, state, dunder, f"{tdname}.{dunder}", modname,
                 None, _adapter_signature(dunder, mode))))
         if c.slot_id in _HIDDEN_SLOTS:  # no dunder stands in: a generic slot function
             ts.slot = c.slot_id         # finds the CMethod through the MRO
@@ -766,30 +769,29 @@ cdef int _c_getset_entry(PyGetSetDef *gd, _CImpl c, _Block *b, state) except -1:
     return 0
 
 
-cdef object _python_member(_MemberDef m, state, str qualname, str modname):
+cdef object _python_member(_MemberDef m, state, str modname):
     """What a Python-level member becomes on one instance's type: a binding of ``state``
     for the state-receiving markers, the value itself for the rest."""
     cdef int kind = m.kind
     if kind == _MK_VALUE:
         return m.value
+    cdef _BindingNames names = _names_in(m.names, modname)
     if kind == _MK_METHOD:
-        return _make_callable(StateMethod, m.value.impl, state, m.attr, qualname, modname)
+        return _make_callable(StateMethod, m.impl, state, names)
     if kind == _MK_PROPERTY:
-        return _make_property(m.value, state, m.attr, qualname, modname)
+        return _make_property(m.value, state, names)
     if kind == _MK_CLASSMETHOD:
-        return _builtins.classmethod(_make_callable(
-            StateMethod, m.value.impl, state, m.attr, qualname, modname))
+        return _builtins.classmethod(_make_callable(StateMethod, m.impl, state, names))
     return _builtins.staticmethod(_make_callable(        # _MK_STATICMETHOD
-        StateFunction, m.value.impl, state, m.attr, qualname, modname))
+        StateFunction, m.impl, state, names))
 
 
-cdef StateProperty _make_property(m, state, str name, str qualname,
-                                  str modname):
+cdef StateProperty _make_property(m, state, _BindingNames names):
     cdef StateProperty p = StateProperty.__new__(StateProperty)
     p._fget = m.impl
     p._fset = m.fset
     p._fdel = m.fdel
-    _init_binding(p, state, name, qualname, modname)
+    _init_binding(p, state, names)
     return p
 
 

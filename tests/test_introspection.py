@@ -46,6 +46,70 @@ def test_type_and_method_metadata(mod):
     assert repr(Box(3)) == "Box(3)"
 
 
+def test_bindings_report_their_instances_module_name():
+    """A binding's names are kept once per definition and shared by its instances; an
+    instance created under another name reports that name."""
+    d = hpystate.ModuleDef("names_demo")
+
+    @d.function
+    def f(state):
+        return 1
+
+    @d.type
+    class T:
+        @hpystate.method
+        def m(state, self):
+            return 2
+
+        @hpystate.getter
+        def g(state, self):
+            return 3
+
+        @hpystate.classmethod
+        def c(state, cls):
+            return 4
+
+        @hpystate.staticmethod
+        def s(state):
+            return 5
+
+    a, b, other = d.create(), d.create(), d.create("renamed.names_demo")
+    for m, modname in ((a, "names_demo"), (b, "names_demo"), (other, "renamed.names_demo")):
+        members = (m.f, m.T.__dict__["m"], m.T.__dict__["g"], m.T.__dict__["c"].__func__,
+                   m.T.__dict__["s"].__func__)
+        names = [(x.__name__, x.__qualname__, x.__module__) for x in members]
+        assert names == [("f", "f", modname), ("m", "T.m", modname), ("g", "T.g", modname),
+                         ("c", "T.c", modname), ("s", "T.s", modname)], names
+        assert repr(m.f) == f"<hpystate function {modname}.f>"
+        assert repr(m.T.__dict__["m"]) == f"<hpystate method T.m of module {modname!r}>"
+        assert str(inspect.signature(m.T.__dict__["m"])) == "(self)"
+        assert str(inspect.signature(m.f)) == "()"
+        t = m.T()
+        assert (m.f(), t.m(), t.g, m.T.c(), m.T.s()) == (1, 2, 3, 4, 5)
+    assert a.T.__dict__["m"] is not b.T.__dict__["m"]
+    assert hpystate.state_of(a) is a.T.__dict__["m"].__hpystate_state__
+    assert hpystate.state_of(b) is b.T.__dict__["m"].__hpystate_state__
+
+
+def test_a_type_without_a_docstring_documents_nothing():
+    """``__doc__`` is None in the type's own dict, as for a class statement: neither the
+    shared layout's nor a documented base's docstring shows through."""
+    d = hpystate.ModuleDef("doc_demo")
+
+    @d.type
+    class Base:
+        """Documented."""
+
+    @d.type(base=Base)
+    class Sub:
+        pass
+
+    for m in (d.create(), d.create()):
+        assert m.Base.__doc__ == "Documented."
+        assert m.Sub.__doc__ is None and m.Sub.__dict__["__doc__"] is None
+        assert m.Sub().__doc__ is None
+
+
 def test_exception_metadata(mod):
     m = mod.create()
     assert m.Error.__module__ == "demo.counter"
