@@ -21,6 +21,12 @@
 
 #include "_capi.h"                   /* hps_vcall */
 
+#if defined(__GNUC__)
+#define HPS_NOINLINE __attribute__((noinline))
+#else
+#define HPS_NOINLINE
+#endif
+
 static int hps_py_slots_on = 1;     /* 0: CPython's dispatchers everywhere (tests compare) */
 
 /* impl(state, a) or impl(state, a, b), by vectorcall */
@@ -154,7 +160,7 @@ static int hps_binop_overloaded(hps_entry *e, PyTypeObject *left, PyTypeObject *
    Python subclasses share it (_instance.pxi), as class statements share slot_nb_add, so
    that binary_op1 calls it once for both operands and the reflected method of a
    subclass goes first only where the subclass overrides it. */
-static PyObject *hps_py_binop(hps_entry *e, PyObject *self, PyObject *other) {
+HPS_NOINLINE static PyObject *hps_py_binop_full(hps_entry *e, PyObject *self, PyObject *other) {
     PyObject *r;
     int do_other = !Py_IS_TYPE(self, Py_TYPE(other)) && hps_nb_at(other, e->off) == e->fn;
     if (hps_nb_at(self, e->off) == e->fn) {
@@ -184,10 +190,43 @@ static PyObject *hps_py_binop(hps_entry *e, PyObject *self, PyObject *other) {
     Py_RETURN_NOTIMPLEMENTED;
 }
 
+/* Whether calls with ``o`` on this side need no lookup: its type is the one that got the
+   trampoline, or the subclass last seen to resolve the names as that type does
+   (hps_binop_resolves) and sharing the slot. */
+static inline int hps_binop_direct(hps_entry *e, PyTypeObject *t, PyObject *o) {
+    return Py_IS_TYPE(o, t) || (HPS_SUB_SEEN(e, Py_TYPE(o)) && hps_nb_at(o, e->off) == e->fn);
+}
+
+/* hps_py_binop_full's common cases, in one small function (two calls of big ones cost
+   about 35 instructions of register saves): one operand of hps_binop_direct's kind, and
+   the other of the same type or one whose slot is not this trampoline. SLOT1BINFULL then
+   calls that one side's method and returns what it returns, NotImplemented included. */
+static PyObject *hps_py_binop(hps_entry *e, PyObject *self, PyObject *other) {
+    PyObject *impls = (PyObject *)e->impl;
+    PyTypeObject *t = (PyTypeObject *)PyTuple_GET_ITEM(impls, HPS_BIN_TYPE);
+    PyObject *f;
+    if (hps_binop_direct(e, t, self)
+            && (Py_IS_TYPE(other, Py_TYPE(self)) || hps_nb_at(other, e->off) != e->fn)) {
+        f = PyTuple_GET_ITEM(impls, HPS_BIN_FWD);
+    }
+    else if (hps_nb_at(self, e->off) != e->fn && hps_binop_direct(e, t, other)) {
+        f = PyTuple_GET_ITEM(impls, HPS_BIN_REFL);      /* other.__rop__(self) */
+        PyObject *left = self;
+        self = other;
+        other = left;
+    }
+    else {
+        return hps_py_binop_full(e, self, other);
+    }
+    return f != Py_None ? hps_py_call_with(f, e->state, self, other)
+                        : Py_NewRef(Py_NotImplemented);
+}
+
 /* slot_tp_richcompare: the op's method; where the type has none of its own, object's
    (``__eq__``: identity, ``__ne__``: the inverse of ``__eq__``, the others:
    NotImplemented), which is what the lookup would find. */
-static PyObject *hps_py_richcmp(hps_entry *e, PyObject *self, PyObject *other, int op) {
+HPS_NOINLINE static PyObject *hps_py_richcmp_full(hps_entry *e, PyObject *self,
+                                                  PyObject *other, int op) {
     PyObject *impls = (PyObject *)e->impl;
     if (PyTuple_GET_SIZE(impls) == 1) {
         PyObject *o = PyLong_FromLong(op);
@@ -219,11 +258,31 @@ static PyObject *hps_py_richcmp(hps_entry *e, PyObject *self, PyObject *other, i
     Py_RETURN_NOTIMPLEMENTED;
 }
 
+/* its common case, the op's own method, in a small function (as hps_py_binop) */
+static PyObject *hps_py_richcmp(hps_entry *e, PyObject *self, PyObject *other, int op) {
+    PyObject *impls = (PyObject *)e->impl;
+    if (PyTuple_GET_SIZE(impls) != 1) {
+        PyObject *f = PyTuple_GET_ITEM(impls, op);
+        if (f != Py_None) {
+            return hps_py_call_with(f, e->state, self, other);
+        }
+    }
+    return hps_py_richcmp_full(e, self, other, op);
+}
+
 /* slot_sq_length */
 static Py_ssize_t hps_py_len(hps_entry *e, PyObject *self) {
     PyObject *res = hps_py_call(e, self, NULL);
     if (res == NULL) {
         return -1;
+    }
+    if (PyLong_CheckExact(res)) {               /* what PyNumber_Index would return */
+        Py_ssize_t n = PyLong_AsSsize_t(res);
+        if (n >= 0) {
+            Py_DECREF(res);
+            return n;
+        }
+        PyErr_Clear();                          /* below: the same as for any int */
     }
     Py_SETREF(res, PyNumber_Index(res));
     if (res == NULL) {
