@@ -21,12 +21,6 @@
 
 #include "_capi.h"                   /* hps_vcall */
 
-#if defined(__GNUC__)
-#define HPS_NOINLINE __attribute__((noinline))
-#else
-#define HPS_NOINLINE
-#endif
-
 static int hps_py_slots_on = 1;     /* 0: CPython's dispatchers everywhere (tests compare) */
 
 /* impl(state, a) or impl(state, a, b), by vectorcall */
@@ -222,9 +216,9 @@ static PyObject *hps_py_binop(hps_entry *e, PyObject *self, PyObject *other) {
                         : Py_NewRef(Py_NotImplemented);
 }
 
-/* slot_tp_richcompare: the op's method; where the type has none of its own, object's
-   (``__eq__``: identity, ``__ne__``: the inverse of ``__eq__``, the others:
-   NotImplemented), which is what the lookup would find. */
+/* slot_tp_richcompare where hps_py_richcmp has no method of the op's own to call: a
+   ``__richcmp__``, else object's (``__eq__``: identity, ``__ne__``: the inverse of
+   ``__eq__``, the others: NotImplemented), which is what the lookup would find. */
 HPS_NOINLINE static PyObject *hps_py_richcmp_full(hps_entry *e, PyObject *self,
                                                   PyObject *other, int op) {
     PyObject *impls = (PyObject *)e->impl;
@@ -238,10 +232,6 @@ HPS_NOINLINE static PyObject *hps_py_richcmp_full(hps_entry *e, PyObject *self,
                                 4 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
         Py_DECREF(o);
         return r;
-    }
-    PyObject *f = PyTuple_GET_ITEM(impls, op);
-    if (f != Py_None) {
-        return hps_py_call_with(f, e->state, self, other);
     }
     if (op == Py_EQ) {
         return Py_NewRef(self == other ? Py_True : Py_NotImplemented);
@@ -258,7 +248,8 @@ HPS_NOINLINE static PyObject *hps_py_richcmp_full(hps_entry *e, PyObject *self,
     Py_RETURN_NOTIMPLEMENTED;
 }
 
-/* its common case, the op's own method, in a small function (as hps_py_binop) */
+/* The op's own method, in a small function (as hps_py_binop); the rest in
+   hps_py_richcmp_full. */
 static PyObject *hps_py_richcmp(hps_entry *e, PyObject *self, PyObject *other, int op) {
     PyObject *impls = (PyObject *)e->impl;
     if (PyTuple_GET_SIZE(impls) != 1) {

@@ -240,9 +240,11 @@ static void hps_call_finalize(hps_finalize_impl impl, PyObject *state, PyObject 
 #if defined(__GNUC__)
 #define HPS_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define HPS_COLD __attribute__((noinline, cold))
+#define HPS_NOINLINE __attribute__((noinline))
 #else
 #define HPS_UNLIKELY(x) (x)
 #define HPS_COLD
+#define HPS_NOINLINE
 #endif
 
 #if PY_VERSION_HEX < 0x030D0000     /* before 3.13 a tag is valid only with this flag */
